@@ -1,0 +1,196 @@
+"""The command line: parses options, calls the library API, prints. No logic of its own."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from . import api
+from .config import ConfigError
+from .diagnostics import Severity
+from .formats import FORMATS
+from .manifest import ManifestError
+from .publish import PublishError
+from .records import DEFAULT_MAX_BYTES
+from .version import __version__
+
+EXIT_FAILED, EXIT_USAGE = 1, 2
+_PROGRESS_FROM = 500  # records; fewer finish before a bar would help
+
+
+def _folder(must_exist: bool) -> click.Path:
+    return click.Path(file_okay=False, path_type=Path, exists=must_exist)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="feedloom")
+def main() -> None:
+    """Publish RSS 2.0 and Atom 1.0 feeds from article records."""
+
+
+@main.command()
+@click.option(
+    "--seeds",
+    type=_folder(True),
+    default="seeds",
+    show_default=True,
+    help="Folder of article records.",
+)
+@click.option(
+    "--feeds",
+    type=_folder(True),
+    default="feeds",
+    show_default=True,
+    help="Folder of feed definitions.",
+)
+@click.option(
+    "--out",
+    type=_folder(False),
+    default="output",
+    show_default=True,
+    help="Where feeds are written.",
+)
+@click.option("--base-url", help="URL the output folder is published at (overrides site.yaml).")
+@click.option(
+    "--limit", type=click.IntRange(min=0), help="Items per feed; 0 for all (overrides site.yaml)."
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(sorted(FORMATS)),
+    help="Format to write; repeatable.",
+)
+@click.option(
+    "--include-unpublished", is_flag=True, help="Publish records marked 'published: false' too."
+)
+@click.option("--strict", is_flag=True, help="Write nothing if any record is rejected (exit 1).")
+@click.option(
+    "--max-record-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only rejected records.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list every file written and removed.")
+def build(**options) -> None:
+    """Build every feed from the records."""
+    quiet, verbose = options.pop("quiet"), options.pop("verbose")
+    options["formats"] = options["formats"] or None
+    with _failures(), _progress(enabled=not quiet) as progress:
+        report = api.build(api.BuildOptions(**options), progress)
+    _print_diagnostics(report.diagnostics, quiet)
+    if report.published is None:
+        click.echo(
+            f"{report.read.rejected} record(s) rejected: nothing written (--strict)", err=True
+        )
+    elif verbose:
+        _print_files(report.published)
+    if not quiet:
+        click.echo(_summary(report))
+    sys.exit(report.exit_status)
+
+
+@main.command()
+@click.option(
+    "--seeds",
+    type=_folder(True),
+    default="seeds",
+    show_default=True,
+    help="Folder of article records.",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 instead of 3 when a record is rejected.")
+@click.option(
+    "--max-record-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only rejected records.")
+def check(seeds: Path, strict: bool, max_record_bytes: int, quiet: bool) -> None:
+    """Check the records without writing anything."""
+    with _failures():
+        report = api.check(seeds, max_record_bytes)
+    _print_diagnostics(report.diagnostics, quiet)
+    if not quiet:
+        click.echo(
+            f"{report.records} records: {len(report.articles)} accepted, {report.rejected} rejected"
+        )
+    if report.rejected:
+        sys.exit(EXIT_FAILED if strict else 3)
+
+
+@main.command(name="list")
+@click.option(
+    "--out", type=_folder(False), default="output", show_default=True, help="The output folder."
+)
+def list_(out: Path) -> None:
+    """List the published feeds, from the manifest."""
+    with _failures():
+        entries = api.list_feeds(out)
+    width = max((len(f"{e.kind}/{e.slug}") for e in entries), default=0)
+    for entry in entries:
+        name = f"{entry.kind}/{entry.slug}"
+        click.echo(f"{name:<{width}}  {entry.items:>5} items  newest {entry.newest}  {entry.title}")
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """Turn the API's errors into one clear line each and an exit status; no traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(EXIT_USAGE)
+    except (api.BuildError, PublishError, ManifestError) as exc:
+        click.echo(f"feedloom: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[api.Progress | None]:
+    """A progress bar on stderr for long runs, when stderr is a terminal."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    bars: list = []
+
+    def update(done: int, total: int) -> None:
+        if total < _PROGRESS_FROM:
+            return
+        if not bars:
+            bars.append(click.progressbar(length=total, label="reading records", file=sys.stderr))
+            bars[0].__enter__()
+        bars[0].update(done - bars[0].pos)
+
+    try:
+        yield update
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
+
+
+def _print_diagnostics(diagnostics, quiet: bool) -> None:
+    for diagnostic in diagnostics:
+        if not quiet or diagnostic.severity is Severity.ERROR:
+            click.echo(str(diagnostic), err=True)
+
+
+def _print_files(result) -> None:
+    for path in result.written:
+        click.echo(f"wrote {path}")
+    for path in result.removed:
+        click.echo(f"removed {path}")
+
+
+def _summary(report: api.BuildReport) -> str:
+    read, selection = report.read, report.selection
+    records = f"{read.records} records: {len(read.articles)} accepted, {read.rejected} rejected"
+    if selection is None or report.published is None:
+        return records
+    records += f", {len(selection.duplicates)} duplicates, {selection.drafts} drafts left out"
+    files = report.published
+    total = len(files.written) + len(files.unchanged)
+    return (
+        f"{records}; {len(selection.plans)} feeds in {total} files: {len(files.written)} written, "
+        f"{len(files.unchanged)} unchanged, {len(files.removed)} removed; {report.seconds:.2f} s"
+    )

@@ -1,0 +1,333 @@
+"""Feed definitions: ``feeds/site.yaml`` and one file per feed family.
+
+``site.yaml`` holds the site settings; every other ``*.yaml`` file in the
+folder declares a family of feeds (all articles, one feed per topic, ...).
+Every mistake is reported as ``FILE:LINE: key: problem`` before anything is
+built.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, error
+from .records import parse_mapping
+from .urls import clean_url
+
+SITE_FILE = "site.yaml"
+GROUPINGS = ("topic", "provider", "category", "type")
+
+
+class ConfigError(Exception):
+    """The feed definitions are wrong; ``problems`` names each file and key."""
+
+    def __init__(self, problems: list[Diagnostic]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Settings shared by every feed."""
+
+    title: str
+    base_url: str
+    """Where the output folder is published; ends with '/'."""
+    description: str = ""
+    link: str = ""
+    """The site the feeds belong to; defaults to ``base_url``."""
+    language: str = "en"
+    limit: int = 50
+    formats: tuple[str, ...] = ("rss", "atom")
+    ttl: int = 60
+    author: str = ""
+    logo: str | None = None
+    record_base_url: str | None = None
+    """Relative URLs in records (a logo at '/assets/...') are appended to this."""
+
+    def url_for(self, relative: str) -> str:
+        return self.base_url + relative
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """A family of feeds: one feed, or one feed per value of ``group_by``."""
+
+    kind: str
+    title: str
+    description: str
+    source: str
+    """The definition file, for messages."""
+    group_by: str | None = None
+    slug: str = ""
+    folder: str = ""
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    site: Site
+    specs: tuple[FeedSpec, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Settings given on the command line; they win over ``site.yaml``."""
+
+    base_url: str | None = None
+    limit: int | None = None
+    formats: tuple[str, ...] | None = None
+
+
+def load_config(
+    feeds_dir: Path, known_formats: Iterable[str], overrides: Overrides | None = None
+) -> Config:
+    """Read and check every definition in ``feeds_dir``; raise ConfigError on mistakes."""
+    problems: list[Diagnostic] = []
+    site = _load_site(feeds_dir, tuple(known_formats), overrides or Overrides(), problems)
+    specs = [_load_spec(path, problems) for path in _spec_files(feeds_dir)]
+    found = tuple(s for s in specs if s is not None)
+    if not found and not problems:
+        problems.append(error(str(feeds_dir), 1, "no feed definitions (*.yaml besides site.yaml)"))
+    _check_unique_paths(found, problems)
+    if problems or site is None:
+        raise ConfigError(problems)
+    return Config(site, found)
+
+
+def _spec_files(feeds_dir: Path) -> list[Path]:
+    if not feeds_dir.is_dir():
+        return []
+    return sorted(
+        p
+        for p in feeds_dir.iterdir()
+        if p.suffix in (".yaml", ".yml") and p.name != SITE_FILE and not p.name.startswith(".")
+    )
+
+
+# --- checking values ---------------------------------------------------------
+
+
+class _Bad(ValueError):
+    """A value that does not fit its key."""
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad("must be text")
+    return value.strip()
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _Bad("must be a whole number, 0 or more")
+    return value
+
+
+def _url(value: Any) -> str:
+    url = clean_url(value)
+    if url is None:
+        raise _Bad("must be an absolute http(s) URL")
+    return url
+
+
+def _base_url(value: Any) -> str:
+    url = _url(value)
+    return url if url.endswith("/") else url + "/"
+
+
+def _formats(known: tuple[str, ...]) -> Callable[[Any], tuple[str, ...]]:
+    def check(value: Any) -> tuple[str, ...]:
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list) or not names:
+            raise _Bad(f"must be a list of formats ({', '.join(known)})")
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise _Bad(f"unknown format {unknown[0]!r} (known: {', '.join(known)})")
+        return tuple(dict.fromkeys(names))
+
+    return check
+
+
+_LANGUAGE = re.compile(r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*")
+
+
+def _language(value: Any) -> str:
+    text = _text(value)
+    if not _LANGUAGE.fullmatch(text):
+        raise _Bad("must be a language tag such as en or en-GB")
+    return text
+
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
+
+
+def _name(value: Any) -> str:
+    text = _text(value)
+    if not _NAME.fullmatch(text):
+        raise _Bad("must be lower-case letters, digits and hyphens (at most 60)")
+    return text
+
+
+def _folder(value: Any) -> str:
+    text = _text(value)
+    if text and not all(_NAME.fullmatch(part) for part in text.split("/")):
+        raise _Bad("must be a relative folder of lower-case names such as 'topics'")
+    return text
+
+
+def _grouping(value: Any) -> str:
+    if value not in GROUPINGS:
+        raise _Bad(f"must be one of {', '.join(GROUPINGS)}")
+    return value
+
+
+def _template(*names: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _text(value)
+        try:
+            used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError as exc:
+            raise _Bad(f"is not a valid template: {exc}") from None
+        unknown = sorted(used - set(names))
+        if unknown:
+            allowed = ", ".join("{" + n + "}" for n in names)
+            raise _Bad(f"uses {{{unknown[0]}}}; it may use {allowed}")
+        return text
+
+    return check
+
+
+def _site_keys(known_formats: tuple[str, ...]) -> dict[str, Callable[[Any], Any]]:
+    return {
+        "title": _text,
+        "description": _text,
+        "base_url": _base_url,
+        "link": _url,
+        "language": _language,
+        "limit": _count,
+        "formats": _formats(known_formats),
+        "ttl": _count,
+        "author": _text,
+        "logo": _url,
+        "record_base_url": _base_url,
+    }
+
+
+_SPEC_KEYS: dict[str, Callable[[Any], Any]] = {
+    "kind": _name,
+    "group_by": _grouping,
+    "slug": _name,
+    "folder": _folder,
+    "title": _template("site", "label", "key"),
+    "description": _template("site", "label", "key"),
+    "limit": _count,
+}
+
+
+def _read_values(
+    path: Path, checks: Mapping[str, Callable[[Any], Any]], problems: list[Diagnostic]
+) -> dict[str, Any] | None:
+    """The checked values of a definition file; problems are appended, not raised."""
+    display = str(path)
+    try:
+        source = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(error(display, 1, f"cannot read: {exc}"))
+        return None
+    parsed = parse_mapping(source, display)
+    if isinstance(parsed, Diagnostic):
+        problems.append(parsed)
+        return None
+    fields, lines = parsed
+    values: dict[str, Any] = {}
+    for key, raw in fields.items():
+        line = lines.get(key, 1)
+        check = checks.get(key)
+        if check is None:
+            known = ", ".join(sorted(checks))
+            problems.append(error(display, line, f"unknown key {key!r} (known: {known})"))
+            continue
+        try:
+            values[key] = check(raw)
+        except _Bad as exc:
+            problems.append(error(display, line, f"{key}: {exc}"))
+    return values
+
+
+def _load_site(
+    feeds_dir: Path,
+    known_formats: tuple[str, ...],
+    overrides: Overrides,
+    problems: list[Diagnostic],
+) -> Site | None:
+    path = feeds_dir / SITE_FILE
+    if not path.is_file():
+        problems.append(error(str(path), 1, "missing: the site settings file is required"))
+        return None
+    values = _read_values(path, _site_keys(known_formats), problems)
+    if values is None:
+        return None
+    if overrides.base_url is not None:
+        try:
+            values["base_url"] = _base_url(overrides.base_url)
+        except _Bad as exc:
+            problems.append(error("--base-url", 1, f"{overrides.base_url!r} {exc}"))
+    if overrides.limit is not None:
+        values["limit"] = overrides.limit
+    if overrides.formats:
+        values["formats"] = overrides.formats
+    if "base_url" not in values:
+        problems.append(error(str(path), 1, "base_url: required (where the feeds are published)"))
+        return None
+    values.setdefault("title", "feedloom")
+    values.setdefault("link", values["base_url"])
+    values.setdefault("author", values["title"])
+    return Site(**values)
+
+
+def _load_spec(path: Path, problems: list[Diagnostic]) -> FeedSpec | None:
+    before = len(problems)
+    values = _read_values(path, _SPEC_KEYS, problems)
+    if values is None or len(problems) > before:
+        return None
+    if "kind" not in values:
+        problems.append(error(str(path), 1, "kind: required (the family's name, e.g. topics)"))
+        return None
+    kind = values["kind"]
+    grouped = "group_by" in values
+    if grouped and "slug" in values:
+        problems.append(
+            error(str(path), 1, "slug: not allowed with group_by (slugs come from keys)")
+        )
+        return None
+    values.setdefault("title", "{site}: {label}" if grouped else "{site}")
+    values.setdefault("description", values["title"])
+    values.setdefault("folder", kind if grouped else "")
+    if grouped and not values["folder"]:
+        problems.append(error(str(path), 1, "folder: a grouped family needs a folder of its own"))
+        return None
+    if not grouped:
+        values.setdefault("slug", kind)
+    return FeedSpec(source=str(path), **values)
+
+
+def _check_unique_paths(specs: tuple[FeedSpec, ...], problems: list[Diagnostic]) -> None:
+    """Two families may not write into the same place."""
+    seen: dict[tuple[str, str], FeedSpec] = {}
+    for spec in specs:
+        place = (spec.folder, "" if spec.group_by else spec.slug)
+        other = seen.setdefault(place, spec)
+        if other is not spec:
+            where = f"{spec.folder}/" if spec.folder else "the output folder"
+            problems.append(error(spec.source, 1, f"writes to {where} like {other.source}"))
+
+
+def limit_of(spec: FeedSpec, site: Site) -> int:
+    """The item limit of a feed family: its own, else the site's (0: no limit)."""
+    return site.limit if spec.limit is None else spec.limit

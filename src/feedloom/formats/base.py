@@ -1,0 +1,23 @@
+"""What every output format is: a name, a file suffix, a media type and a renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..config import Site
+from ..select import FeedPlan
+
+Renderer = Callable[[FeedPlan, Site], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    name: str
+    suffix: str
+    media_type: str
+    render: Renderer
+
+    def file_for(self, plan: FeedPlan) -> str:
+        """The feed's file, relative to the output folder."""
+        return plan.path + self.suffix

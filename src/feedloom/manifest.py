@@ -1,0 +1,90 @@
+"""``feeds.json``: what a build published, for people, tools and the next build."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .formats import OutputFormat
+from .select import FeedPlan
+from .version import __version__
+
+MANIFEST = "feeds.json"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One feed as the manifest lists it."""
+
+    kind: str
+    key: str
+    title: str
+    slug: str
+    items: int
+    newest: str
+    files: dict[str, str]
+
+
+def entry_for(plan: FeedPlan, formats: Sequence[OutputFormat]) -> FeedEntry:
+    return FeedEntry(
+        kind=plan.kind,
+        key=plan.key,
+        title=plan.title,
+        slug=plan.slug,
+        items=len(plan.items),
+        newest=iso_time(plan.newest),
+        files={f.name: f.file_for(plan) for f in formats},
+    )
+
+
+def iso_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a 'Z', as feed readers and people expect."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render_manifest(entries: Iterable[FeedEntry]) -> bytes:
+    document = {
+        "generator": f"feedloom {__version__}",
+        "feeds": [
+            {
+                "kind": e.kind,
+                "key": e.key,
+                "title": e.title,
+                "slug": e.slug,
+                "items": e.items,
+                "newest": e.newest,
+                "files": e.files,
+            }
+            for e in entries
+        ],
+    }
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class ManifestError(ValueError):
+    """``feeds.json`` is not one that feedloom wrote."""
+
+
+def parse_manifest(data: bytes) -> list[FeedEntry]:
+    try:
+        document = json.loads(data)
+        return [
+            FeedEntry(
+                kind=str(f["kind"]),
+                key=str(f["key"]),
+                title=str(f["title"]),
+                slug=str(f["slug"]),
+                items=int(f["items"]),
+                newest=str(f["newest"]),
+                files={str(k): str(v) for k, v in dict(f["files"]).items()},
+            )
+            for f in document["feeds"]
+        ]
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ManifestError(f"{MANIFEST} is not a feedloom manifest ({exc})") from None
+
+
+def files_listed(entries: Iterable[FeedEntry]) -> set[str]:
+    return {path for entry in entries for path in entry.files.values()}

@@ -1,0 +1,159 @@
+"""Stage 5: bytes -> files in the output folder.
+
+Every file is written to a temporary name beside its target and renamed into
+place, so a reader (or a crash) sees the old file or the new one, never half
+of one. Unchanged files are left alone, so their times and caches stay
+valid. Only files that the previous manifest lists are ever removed, and no
+path can leave the output folder or pass through a symbolic link.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .manifest import MANIFEST, ManifestError, files_listed, parse_manifest
+
+
+class PublishError(Exception):
+    """The output folder cannot be written as asked; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    path: str
+    """Relative to the output folder, with '/' separators."""
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    written: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+_SAFE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def target_in(out_dir: Path, relative: str) -> Path:
+    """The absolute path of ``relative`` inside ``out_dir``; refuse anything that escapes it."""
+    parts = relative.split("/")
+    if not relative or not all(_SAFE_PART.fullmatch(p) and p not in (".", "..") for p in parts):
+        raise PublishError(f"refusing unsafe output path {relative!r}")
+    return out_dir.joinpath(*parts)
+
+
+def previously_published(out_dir: Path) -> set[str]:
+    """The files the last build's manifest lists; none when there is no usable manifest."""
+    try:
+        return files_listed(parse_manifest((out_dir / MANIFEST).read_bytes()))
+    except (OSError, ManifestError):
+        return set()
+
+
+def publish(out_dir: Path, files: Iterable[OutputFile], manifest: bytes) -> PublishResult:
+    """Write ``files`` and the manifest, then remove what the last build wrote and this did not."""
+    before = previously_published(out_dir)
+    writer = Writer(out_dir)
+    written, unchanged, now = [], [], set()
+    for item in files:
+        now.add(item.path)
+        (written if writer.write_if_changed(item) else unchanged).append(item.path)
+    writer.write_if_changed(OutputFile(MANIFEST, manifest))
+    removed = [path for path in sorted(before - now) if _remove(out_dir, path)]
+    return PublishResult(tuple(written), tuple(unchanged), tuple(removed))
+
+
+class Writer:
+    """Writes files below one output folder, creating (and checking) folders once each."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PublishError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+        self._ready = {out_dir}
+
+    def write_if_changed(self, item: OutputFile) -> bool:
+        """Atomically replace the file unless it already holds these bytes; True if written."""
+        target = target_in(self.out_dir, item.path)
+        self._make_folder(target.parent)
+        if _holds(target, item.data):
+            return False
+        _atomic_write(target, item.data)
+        return True
+
+    def _make_folder(self, folder: Path) -> None:
+        """Create ``folder`` inside the output folder, never through a symbolic link."""
+        if folder in self._ready:
+            return
+        self._make_folder(folder.parent)
+        if folder.is_symlink():
+            raise PublishError(f"refusing to write through the symbolic link {folder}")
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise PublishError(f"cannot create folder {folder}: {exc.strerror or exc}") from None
+        self._ready.add(folder)
+
+
+def _holds(target: Path, data: bytes) -> bool:
+    try:
+        if target.is_symlink() or target.stat().st_size != len(data):
+            return False
+        return target.read_bytes() == data
+    except OSError:
+        return False
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+    except OSError as exc:
+        raise PublishError(f"cannot write in {target.parent}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o666 & ~_UMASK)
+        os.replace(temporary, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise PublishError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def _remove(out_dir: Path, relative: str) -> bool:
+    """Remove a file the last build wrote, and the folders it leaves empty."""
+    try:
+        target = target_in(out_dir, relative)
+    except PublishError:
+        return False
+    if any(p.is_symlink() for p in target.parents if out_dir in p.parents):
+        return False
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise PublishError(f"cannot remove {target}: {exc.strerror or exc}") from None
+    for folder in target.parents:
+        if folder == out_dir or out_dir not in folder.parents:
+            break
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+    return True

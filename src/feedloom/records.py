@@ -1,0 +1,160 @@
+"""Stage 1: files -> records.
+
+Finds record files, splits off the YAML front matter and parses it with
+libyaml, keeping the line of every top-level key so later stages can name the
+exact line of a bad field. Nothing here knows what the fields mean.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, error
+
+DEFAULT_MAX_BYTES = 1024 * 1024
+
+try:
+    _Loader: Any = yaml.CSafeLoader
+    HAVE_LIBYAML = True
+except AttributeError:  # PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+    HAVE_LIBYAML = False
+    warnings.warn(
+        "PyYAML has no libyaml support: parsing records will be several times slower",
+        RuntimeWarning,
+        stacklevel=1,
+    )
+
+_CLOSING_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """The parsed front matter of one record file."""
+
+    path: str
+    fields: Mapping[str, Any]
+    lines: Mapping[str, int]
+    """1-based line in the file of each top-level key."""
+
+    def line_of(self, key: str) -> int:
+        """The line of ``key``, or of the opening fence when the key is absent."""
+        return self.lines.get(key, 1)
+
+
+def discover(seeds: Path) -> list[Path]:
+    """Every record file below ``seeds``, hidden files and folders skipped, sorted."""
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(seeds):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(Path(folder, f) for f in files if not f.startswith("."))
+    return sorted(found, key=lambda p: p.relative_to(seeds).as_posix())
+
+
+def read_record(
+    path: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Record | Diagnostic:
+    """Read and parse one record file; a problem becomes a one-line diagnostic."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return error(display, 1, f"file is {size} bytes, over the limit of {max_bytes}")
+        data = path.read_bytes()
+    except OSError as exc:
+        return error(display, 1, f"cannot read file: {exc.strerror or exc}")
+    return parse_record(data, display)
+
+
+def parse_record(data: bytes, display: str) -> Record | Diagnostic:
+    """Parse the bytes of a record file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return error(display, line, f"not valid UTF-8 (byte {exc.start + 1})")
+    text = text.replace("\r\n", "\n")
+    try:
+        front = _front_matter(text)
+    except _NoFrontMatter as exc:
+        return error(display, 1, str(exc))
+    return _parse_yaml(front, display)
+
+
+class _NoFrontMatter(Exception):
+    """The file does not start with a fenced front-matter block."""
+
+
+def _front_matter(text: str) -> str:
+    """The YAML text between the fences; it starts on line 2 of the file."""
+    first, _, rest = text.partition("\n")
+    if first.rstrip() != "---":
+        raise _NoFrontMatter("no front matter: the first line must be '---'")
+    closing = _CLOSING_FENCE.search(rest)
+    if closing is None:
+        raise _NoFrontMatter("front matter is not closed by a '---' line")
+    return rest[: closing.start()]
+
+
+def _parse_yaml(source: str, display: str) -> Record | Diagnostic:
+    parsed = parse_mapping(source, display, first_line=2)
+    if isinstance(parsed, Diagnostic):
+        return parsed
+    fields, lines = parsed
+    return Record(display, fields, lines)
+
+
+def parse_mapping(
+    source: str, display: str, first_line: int = 1
+) -> tuple[dict[str, Any], dict[str, int]] | Diagnostic:
+    """Parse a YAML mapping with libyaml, keeping the line of every top-level key.
+
+    ``first_line`` is the line of the file on which ``source`` starts.
+    """
+    loader = _Loader(source)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return error(display, first_line, "empty: a mapping of fields was expected")
+        if not isinstance(node, yaml.MappingNode):
+            return error(display, node.start_mark.line + first_line, "not a mapping of fields")
+        lines = {
+            str(key.value): key.start_mark.line + first_line
+            for key, _ in node.value
+            if isinstance(key, yaml.ScalarNode)
+        }
+        fields = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + first_line if mark else first_line
+        return error(display, line, f"YAML syntax error: {exc.problem or exc.context}")
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as exc:
+        return error(display, first_line, f"YAML error: {_first_line(exc)}")
+    finally:
+        loader.dispose()
+    return {str(k): v for k, v in fields.items()}, lines
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def read_all(
+    seeds: Path, display_root: str, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Iterator[Record | Diagnostic]:
+    """Read every record below ``seeds`` in a stable order."""
+    for path in discover(seeds):
+        yield read_record(path, display_path(seeds, path, display_root), max_bytes)
+
+
+def display_path(seeds: Path, path: Path, display_root: str) -> str:
+    """The path as the user would type it: the seeds argument joined with the file."""
+    return str(Path(display_root) / path.relative_to(seeds))

@@ -1,0 +1,56 @@
+"""Text helpers shared by the stages: repair, XML safety and slugs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import ftfy
+from anyascii import anyascii
+
+# Code points XML 1.0 forbids, plus lone surrogates, which no encoder can write.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# The above and what XML discourages: C1 controls and non-characters.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, explain=False)
+_NEEDS_REPAIR = re.compile(r"[^\x00-\x7f]|&")
+
+
+def repair(text: str) -> str:
+    """Fix mojibake and HTML entities, drop what XML cannot carry, fold white space.
+
+    ftfy is only consulted when the text could need it (non-ASCII or an '&'),
+    which keeps plain ASCII text, most of a corpus, off its slow path. C1
+    controls are removed only after ftfy has seen them: ``â€\x9d`` is the
+    mojibake of a closing quote.
+    """
+    text = _FORBIDDEN.sub("", text)
+    if _NEEDS_REPAIR.search(text):
+        text = ftfy.fix_text(text, _FTFY)
+    return " ".join(_NOT_XML.sub("", text).split())
+
+
+def xml_safe(text: str) -> str:
+    """Remove the characters XML 1.0 cannot carry, nothing else."""
+    return _NOT_XML.sub("", text)
+
+
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+_MAX_SLUG = 60
+# Names Windows refuses as file names whatever the extension.
+_RESERVED = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") for n in range(10)}
+
+
+def slugify(key: str) -> str:
+    """A lower-case ASCII file name for ``key``: transliterated, never empty, never special."""
+    slug = _SLUG_JUNK.sub("-", anyascii(key).lower()).strip("-")[:_MAX_SLUG].strip("-")
+    if not slug:
+        return "untitled"
+    if slug in _RESERVED:
+        return f"{slug}-{short_hash(key)}"
+    return slug
+
+
+def short_hash(key: str) -> str:
+    """A stable 8-character tag for ``key``, used to tell apart keys that slugify alike."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
