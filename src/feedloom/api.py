@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .articles import Article, ParseSettings, normalise
-from .config import Config, ConfigError, Overrides, load_config
+from .config import SITE_FILE, Config, ConfigError, Overrides, load_config
 from .diagnostics import Diagnostic, Severity
 from .formats import FORMATS, OutputFormat
 from .manifest import MANIFEST, FeedEntry, entry_for, parse_manifest, render_manifest
@@ -62,6 +62,8 @@ class BuildReport:
     seconds: float = 0.0
     diagnostics: tuple[Diagnostic, ...] = field(default=())
     """Every message of the build, in the order of the files."""
+    withheld: str = ""
+    """Why nothing was published, when nothing was."""
 
     @property
     def exit_status(self) -> int:
@@ -98,10 +100,14 @@ def read_articles(
 
 
 def check(options: BuildOptions) -> ReadReport:
-    """Validate records only, with the parse settings of the feed definitions; writes nothing."""
-    return read_articles(
-        options.seeds, parse_settings(configure(options)), options.max_record_bytes
-    )
+    """Validate records only; writes nothing.
+
+    The feed definitions' parse settings apply where there are definitions;
+    a folder of records alone can be checked too.
+    """
+    has_definitions = (options.feeds / SITE_FILE).is_file()
+    settings = parse_settings(configure(options)) if has_definitions else ParseSettings()
+    return read_articles(options.seeds, settings, options.max_record_bytes)
 
 
 def configure(options: BuildOptions) -> Config:
@@ -122,18 +128,19 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
     if read.records == 0:
         raise BuildError(f"{options.seeds}: no records found; refusing to publish empty feeds")
     if options.strict and read.rejected:
-        return BuildReport(read, diagnostics=read.diagnostics)
+        why = f"{read.rejected} record(s) rejected: nothing written (--strict)"
+        return BuildReport(read, diagnostics=read.diagnostics, withheld=why)
     selection = select(read.articles, config, include_drafts=options.include_unpublished)
+    diagnostics = _in_file_order(read.diagnostics + selection.duplicates)
+    if not selection.plans:
+        why = "no article to publish: the published feeds are kept as they are"
+        return BuildReport(read, selection, diagnostics=diagnostics, withheld=why)
     formats = [FORMATS[name] for name in config.site.formats]
     files = _render(selection, config, formats)
     manifest = render_manifest(entry_for(plan, formats) for plan in selection.plans)
     published = publish(options.out, files, manifest)
     return BuildReport(
-        read,
-        selection,
-        published,
-        time.perf_counter() - started,
-        diagnostics=_in_file_order(read.diagnostics + selection.duplicates),
+        read, selection, published, time.perf_counter() - started, diagnostics=diagnostics
     )
 
 

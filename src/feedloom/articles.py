@@ -8,6 +8,7 @@ rejected with one diagnostic naming the line of the offending field.
 from __future__ import annotations
 
 import email.utils
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -118,8 +119,7 @@ def normalise(record: Record, settings: ParseSettings | None = None) -> Normalis
         return reject("title", _why_not_text("title", fields.get("title")))
     link = _link(fields, url)
     if link is None:
-        key = "webUrl" if "webUrl" in fields else "originalUrl"
-        return reject(key, _why_no_link(fields))
+        return reject(*_why_no_link(fields))
     published = parse_date(fields.get("publishedDateTime"))
     if published is None:
         return reject("publishedDateTime", _why_no_date(fields.get("publishedDateTime")))
@@ -215,14 +215,15 @@ def _link(fields: Mapping[str, Any], url: Clean) -> str | None:
     return url(fields.get("webUrl")) or url(fields.get("originalUrl"))
 
 
-def _why_no_link(fields: Mapping[str, Any]) -> str:
-    given = [(k, fields[k]) for k in ("webUrl", "originalUrl") if fields.get(k) is not None]
+def _why_no_link(fields: Mapping[str, Any]) -> tuple[str, str]:
+    """The key to blame for a missing link, and why."""
+    given = [(k, fields[k]) for k in ("webUrl", "originalUrl") if fields.get(k) not in (None, "")]
     if not given:
-        return "missing link: neither webUrl nor originalUrl is set"
-    key, value = given[0]
+        return "webUrl", "missing link: neither webUrl nor originalUrl is set"
+    key, value = given[-1]
     if not isinstance(value, str):
-        return f"{key} must be text, not {_kind_of(value)}"
-    return f"{key} {_quoted(value)} is not an absolute http(s) URL"
+        return key, f"{key} must be text, not {_kind_of(value)}"
+    return key, f"{key} {_quoted(value)} is not an absolute http(s) URL"
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -253,11 +254,27 @@ def _parse_date_text(text: str) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
+    rfc822 = _parse_rfc822(text)
+    return rfc822 if rfc822 is not None else _parse_date_loosely(text)
+
+
+_RFC822_ZONES = {"UT", "UTC", "GMT", "Z", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"}
+_NUMERIC_ZONE = re.compile(r"[+-][0-9]{4}")
+
+
+def _parse_rfc822(text: str) -> datetime | None:
+    """An RFC 822 date ending in a zone the email module knows (GMT, EST, +0200, ...).
+
+    Anything else goes to dateutil: the email module would take the 'PM' of
+    "March 12, 2021 9:37 PM" for a zone and drop it.
+    """
+    zone = text.rsplit(None, 1)[-1]
+    if zone.upper() not in _RFC822_ZONES and not _NUMERIC_ZONE.fullmatch(zone):
+        return None
     try:
         return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        pass
-    return _parse_date_loosely(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 _DEFAULTS = (datetime(2000, 1, 1), datetime(2001, 2, 2))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,28 +32,38 @@ def main() -> None:
     """Publish RSS 2.0 and Atom 1.0 feeds from article records."""
 
 
+_SEEDS = click.option(
+    "--seeds", type=_folder(True), default="seeds", show_default=True, help="Folder of records."
+)
+
+
+def _feeds(must_exist: bool) -> Callable:
+    return click.option(
+        "--feeds",
+        type=_folder(must_exist),
+        default="feeds",
+        show_default=True,
+        help="Feed definitions.",
+    )
+
+
+_OUT = click.option(
+    "--out", type=_folder(False), default="output", show_default=True, help="The output folder."
+)
+_MAX_RECORD_BYTES = click.option(
+    "--max-record-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_BYTES,
+    show_default=True,
+    help="Reject record files larger than this.",
+)
+_QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only rejected records.")
+
+
 @main.command()
-@click.option(
-    "--seeds",
-    type=_folder(True),
-    default="seeds",
-    show_default=True,
-    help="Folder of article records.",
-)
-@click.option(
-    "--feeds",
-    type=_folder(True),
-    default="feeds",
-    show_default=True,
-    help="Folder of feed definitions.",
-)
-@click.option(
-    "--out",
-    type=_folder(False),
-    default="output",
-    show_default=True,
-    help="Where feeds are written.",
-)
+@_SEEDS
+@_feeds(must_exist=True)
+@_OUT
 @click.option("--base-url", help="URL the output folder is published at (overrides site.yaml).")
 @click.option(
     "--limit", type=click.IntRange(min=0), help="Items per feed; 0 for all (overrides site.yaml)."
@@ -69,10 +79,8 @@ def main() -> None:
     "--include-unpublished", is_flag=True, help="Publish records marked 'published: false' too."
 )
 @click.option("--strict", is_flag=True, help="Write nothing if any record is rejected (exit 1).")
-@click.option(
-    "--max-record-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True
-)
-@click.option("-q", "--quiet", is_flag=True, help="Print only rejected records.")
+@_MAX_RECORD_BYTES
+@_QUIET
 @click.option("-v", "--verbose", is_flag=True, help="Also list every file written and removed.")
 def build(**options) -> None:
     """Build every feed from the records."""
@@ -82,9 +90,7 @@ def build(**options) -> None:
         report = api.build(api.BuildOptions(**options), progress)
     _print_diagnostics(report.diagnostics, quiet)
     if report.published is None:
-        click.echo(
-            f"{report.read.rejected} record(s) rejected: nothing written (--strict)", err=True
-        )
+        click.echo(f"feedloom: {report.withheld}", err=True)
     elif verbose:
         _print_files(report.published)
     if not quiet:
@@ -93,22 +99,16 @@ def build(**options) -> None:
 
 
 @main.command()
-@click.option(
-    "--seeds",
-    type=_folder(True),
-    default="seeds",
-    show_default=True,
-    help="Folder of article records.",
-)
+@_SEEDS
+@_feeds(must_exist=False)
 @click.option("--strict", is_flag=True, help="Exit 1 instead of 3 when a record is rejected.")
-@click.option(
-    "--max-record-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True
-)
-@click.option("-q", "--quiet", is_flag=True, help="Print only rejected records.")
-def check(seeds: Path, strict: bool, max_record_bytes: int, quiet: bool) -> None:
+@_MAX_RECORD_BYTES
+@_QUIET
+def check(seeds: Path, feeds: Path, strict: bool, max_record_bytes: int, quiet: bool) -> None:
     """Check the records without writing anything."""
+    options = api.BuildOptions(seeds=seeds, feeds=feeds, max_record_bytes=max_record_bytes)
     with _failures():
-        report = api.check(seeds, max_record_bytes)
+        report = api.check(options)
     _print_diagnostics(report.diagnostics, quiet)
     if not quiet:
         click.echo(
@@ -119,9 +119,7 @@ def check(seeds: Path, strict: bool, max_record_bytes: int, quiet: bool) -> None
 
 
 @main.command(name="list")
-@click.option(
-    "--out", type=_folder(False), default="output", show_default=True, help="The output folder."
-)
+@_OUT
 def list_(out: Path) -> None:
     """List the published feeds, from the manifest."""
     with _failures():

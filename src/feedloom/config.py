@@ -67,6 +67,8 @@ class FeedSpec:
     slug: str = ""
     folder: str = ""
     limit: int | None = None
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """The line of each key in the definition file, for messages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,10 +232,23 @@ _SPEC_KEYS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _read_values(
+@dataclass(slots=True)
+class _Definition:
+    """The checked values of one definition file, and where each key stands."""
+
+    path: Path
+    values: dict[str, Any]
+    lines: dict[str, int]
+    problems: list[Diagnostic]
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(error(str(self.path), self.lines.get(key, 1), f"{key}: {message}"))
+
+
+def _read_definition(
     path: Path, checks: Mapping[str, Callable[[Any], Any]], problems: list[Diagnostic]
-) -> dict[str, Any] | None:
-    """The checked values of a definition file; problems are appended, not raised."""
+) -> _Definition | None:
+    """Read and check a definition file; problems are appended, not raised."""
     display = str(path)
     try:
         source = path.read_text(encoding="utf-8-sig")
@@ -245,19 +260,20 @@ def _read_values(
         problems.append(parsed)
         return None
     fields, lines = parsed
-    values: dict[str, Any] = {}
+    definition = _Definition(path, {}, lines, problems)
     for key, raw in fields.items():
-        line = lines.get(key, 1)
         check = checks.get(key)
         if check is None:
             known = ", ".join(sorted(checks))
-            problems.append(error(display, line, f"unknown key {key!r} (known: {known})"))
+            problems.append(
+                error(display, lines.get(key, 1), f"unknown key {key!r} (known: {known})")
+            )
             continue
         try:
-            values[key] = check(raw)
+            definition.values[key] = check(raw)
         except _Bad as exc:
-            problems.append(error(display, line, f"{key}: {exc}"))
-    return values
+            definition.problem(key, str(exc))
+    return definition
 
 
 def _load_site(
@@ -270,20 +286,24 @@ def _load_site(
     if not path.is_file():
         problems.append(error(str(path), 1, "missing: the site settings file is required"))
         return None
-    values = _read_values(path, _site_keys(known_formats), problems)
-    if values is None:
+    checks = _site_keys(known_formats)
+    site = _read_definition(path, checks, problems)
+    if site is None:
         return None
-    if overrides.base_url is not None:
-        try:
-            values["base_url"] = _base_url(overrides.base_url)
-        except _Bad as exc:
-            problems.append(error("--base-url", 1, f"{overrides.base_url!r} {exc}"))
-    if overrides.limit is not None:
-        values["limit"] = overrides.limit
-    if overrides.formats:
-        values["formats"] = overrides.formats
+    values = site.values
+    for option, key, value in (
+        ("--base-url", "base_url", overrides.base_url),
+        ("--limit", "limit", overrides.limit),
+        ("--format", "formats", list(overrides.formats) if overrides.formats else None),
+    ):
+        if value is not None:
+            try:
+                values[key] = checks[key](value)
+            except _Bad as exc:
+                problems.append(error(option, 1, f"{value!r} {exc}"))
     if "base_url" not in values:
-        problems.append(error(str(path), 1, "base_url: required (where the feeds are published)"))
+        if "base_url" not in site.lines:
+            site.problem("base_url", "required (where the feeds are published)")
         return None
     values.setdefault("title", "feedloom")
     values.setdefault("link", values["base_url"])
@@ -293,28 +313,27 @@ def _load_site(
 
 def _load_spec(path: Path, problems: list[Diagnostic]) -> FeedSpec | None:
     before = len(problems)
-    values = _read_values(path, _SPEC_KEYS, problems)
-    if values is None or len(problems) > before:
+    spec = _read_definition(path, _SPEC_KEYS, problems)
+    if spec is None or len(problems) > before:
         return None
+    values = spec.values
     if "kind" not in values:
-        problems.append(error(str(path), 1, "kind: required (the family's name, e.g. topics)"))
+        spec.problem("kind", "required (the family's name, e.g. topics)")
         return None
     kind = values["kind"]
     grouped = "group_by" in values
     if grouped and "slug" in values:
-        problems.append(
-            error(str(path), 1, "slug: not allowed with group_by (slugs come from keys)")
-        )
+        spec.problem("slug", "not allowed with group_by (slugs come from keys)")
         return None
     values.setdefault("title", "{site}: {label}" if grouped else "{site}")
     values.setdefault("description", values["title"])
     values.setdefault("folder", kind if grouped else "")
     if grouped and not values["folder"]:
-        problems.append(error(str(path), 1, "folder: a grouped family needs a folder of its own"))
+        spec.problem("folder", "a grouped family needs a folder of its own")
         return None
     if not grouped:
         values.setdefault("slug", kind)
-    return FeedSpec(source=str(path), **values)
+    return FeedSpec(source=str(path), lines=spec.lines, **values)
 
 
 def _check_unique_paths(specs: tuple[FeedSpec, ...], problems: list[Diagnostic]) -> None:
@@ -324,8 +343,12 @@ def _check_unique_paths(specs: tuple[FeedSpec, ...], problems: list[Diagnostic])
         place = (spec.folder, "" if spec.group_by else spec.slug)
         other = seen.setdefault(place, spec)
         if other is not spec:
+            key = "folder" if "folder" in spec.lines or spec.group_by else "slug"
             where = f"{spec.folder}/" if spec.folder else "the output folder"
-            problems.append(error(spec.source, 1, f"writes to {where} like {other.source}"))
+            line = spec.lines.get(key, 1)
+            problems.append(
+                error(spec.source, line, f"{key}: writes to {where} like {other.source}")
+            )
 
 
 def limit_of(spec: FeedSpec, site: Site) -> int:

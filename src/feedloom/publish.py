@@ -80,6 +80,7 @@ class Writer:
         except OSError as exc:
             raise PublishError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
         self._ready = {out_dir}
+        self._mode = _file_mode()
 
     def write_if_changed(self, item: OutputFile) -> bool:
         """Atomically replace the file unless it already holds these bytes; True if written."""
@@ -87,7 +88,7 @@ class Writer:
         self._make_folder(target.parent)
         if _holds(target, item.data):
             return False
-        _atomic_write(target, item.data)
+        _atomic_write(target, item.data, self._mode)
         return True
 
     def _make_folder(self, folder: Path) -> None:
@@ -113,11 +114,14 @@ def _holds(target: Path, data: bytes) -> bool:
         return False
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+def _file_mode() -> int:
+    """The mode a new file gets under the current umask (mkstemp would give 0o600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
+def _atomic_write(target: Path, data: bytes, mode: int) -> None:
     try:
         handle, temporary = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
@@ -127,7 +131,7 @@ def _atomic_write(target: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-        os.chmod(temporary, 0o666 & ~_UMASK)
+        os.chmod(temporary, mode)
         os.replace(temporary, target)
     except OSError as exc:
         with contextlib.suppress(OSError):

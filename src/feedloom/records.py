@@ -7,6 +7,7 @@ exact line of a bad field. Nothing here knows what the fields mean.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import warnings
@@ -75,11 +76,13 @@ def read_record(
 
 def parse_record(data: bytes, display: str) -> Record | Diagnostic:
     """Parse the bytes of a record file."""
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = data.decode("utf-8-sig")
+        text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return error(display, line, f"not valid UTF-8 (byte {exc.start + 1})")
+        where = bom + exc.start
+        line = data.count(b"\n", 0, where) + 1
+        return error(display, line, f"not valid UTF-8 (byte {where + 1})")
     text = text.replace("\r\n", "\n")
     try:
         front = _front_matter(text)
@@ -130,7 +133,7 @@ def parse_mapping(
             for key, _ in node.value
             if isinstance(key, yaml.ScalarNode)
         }
-        fields = loader.construct_document(node)
+        fields = _construct(node, loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else first_line
@@ -140,6 +143,61 @@ def parse_mapping(
     finally:
         loader.dispose()
     return {str(k): v for k, v in fields.items()}, lines
+
+
+_STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Unusual(Exception):
+    """A node the fast constructor leaves to PyYAML's own."""
+
+
+def _construct(node: yaml.Node, loader: Any) -> Any:
+    """Python values for a composed document, as PyYAML's SafeConstructor builds them.
+
+    Records are plain maps, lists and scalars; building those directly takes
+    a fraction of SafeConstructor's time. Anything else (merge keys, explicit
+    collection tags, unhashable keys) goes to SafeConstructor, so the result
+    and its error messages are PyYAML's own. Aliased nodes become one shared
+    object, as in PyYAML, so alias bombs cost no memory. A scalar that only
+    looks like a date or number (2021-02-30) stays text, so the articles stage
+    can name its field and line.
+    """
+    scalars = loader.yaml_constructors
+    built: dict[int, Any] = {}
+
+    def build(node: yaml.Node) -> Any:
+        kind, tag = node.__class__, node.tag
+        if kind is yaml.ScalarNode:
+            if tag == _STR:
+                return node.value
+            try:
+                return scalars[tag](loader, node)
+            except ValueError:  # 2021-02-30: the text, for the next stage to judge
+                return node.value
+        done = built.get(id(node))
+        if done is not None:
+            return done
+        if kind is yaml.MappingNode and tag == _MAP:
+            mapping: dict[Any, Any] = {}
+            built[id(node)] = mapping
+            for key, value in node.value:
+                if key.tag == _MERGE:
+                    raise _Unusual
+                mapping[build(key)] = build(value)
+            return mapping
+        if kind is yaml.SequenceNode and tag == _SEQ:
+            sequence: list[Any] = []
+            built[id(node)] = sequence
+            sequence.extend(build(item) for item in node.value)
+            return sequence
+        raise _Unusual
+
+    try:
+        return build(node)
+    except (_Unusual, KeyError, TypeError):
+        return loader.construct_document(node)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,14 +7,17 @@ What a feed will contain is decided here, and nowhere else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from anyascii import anyascii
+
 from .articles import Article, Image
 from .config import Config, FeedSpec, Site, limit_of
 from .diagnostics import Diagnostic, notice
-from .text import short_hash, slugify
+from .text import MAX_SLUG, is_reserved, short_hash, slugify
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,33 +145,48 @@ def _groups(spec: FeedSpec, ordered: list[Article]) -> list[_Group]:
 
 
 def assign_slugs(keys: list[str]) -> dict[str, str]:
-    """A unique slug for every key.
+    """A unique slug for every key, stable whatever other keys exist.
 
-    Keys that slugify alike ('C' and 'C++') share the plain slug by rule: the
-    key that spells it most faithfully, then the first in sort order, gets it;
-    the others get a stable suffix made from their own key, so their file
-    names do not depend on which other keys exist.
+    A key whose slug loses something that matters ('C++' and 'C#' both make
+    'c'), or is a Windows device name, always gets a suffix made from the key
+    itself ('c-f1deb75f'), so its file name never depends on which other keys
+    exist. Two keys that both
+    spell their slug faithfully ('AI' and 'ai') share it by sort order: the
+    first keeps it, the other is suffixed.
     """
-    by_slug: dict[str, list[str]] = {}
-    for key in sorted(set(keys)):
-        by_slug.setdefault(slugify(key), []).append(key)
     slugs: dict[str, str] = {}
-    taken = set(by_slug)
-    for slug, rivals in by_slug.items():
-        rivals.sort(key=lambda k: (_spelling_distance(k, slug), k))
-        slugs[rivals[0]] = slug
-        for key in rivals[1:]:
-            candidate = f"{slug}-{short_hash(key)}"
-            while candidate in taken:
-                candidate += "x"
-            taken.add(candidate)
-            slugs[key] = candidate
+    taken: set[str] = set()
+    for key in sorted(set(keys), key=lambda k: (not _spells_its_slug(k), k)):
+        slug = slugify(key)
+        if slug in taken or not _spells_its_slug(key):
+            slug = _suffixed(slug, key, taken)
+        taken.add(slug)
+        slugs[key] = slug
     return slugs
 
 
-def _spelling_distance(key: str, slug: str) -> int:
-    """0 when the slug is the key lower-cased with spaces as hyphens, else 1."""
-    return 0 if "-".join(key.lower().split()) == slug else 1
+# Characters a slug may drop without losing what the key means.
+_SEPARATORS = re.compile(r"[\s\-_.,:;/&'\"()!?]+")
+
+
+def _spells_its_slug(key: str) -> bool:
+    """True when the slug is the key, lower-cased, with its separators as hyphens.
+
+    'untitled' (a key of no letters) and device names ('CON') never are.
+    """
+    slug = slugify(key)
+    if slug == "untitled" or is_reserved(slug):
+        return False
+    return slug == _SEPARATORS.sub("-", anyascii(key).lower()).strip("-")
+
+
+def _suffixed(slug: str, key: str, taken: set[str]) -> str:
+    tag = short_hash(key)
+    base = slug[: MAX_SLUG - len(tag) - 1].strip("-")
+    candidate = f"{base}-{tag}"
+    while candidate in taken:  # a hash clash between keys: practically never
+        candidate = f"{base[:-1]}-{short_hash(candidate)}"
+    return candidate
 
 
 def _provider_feeds(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
 import ftfy
 from anyascii import anyascii
@@ -13,20 +14,26 @@ _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # The above and what XML discourages: C1 controls and non-characters.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, explain=False)
-_NEEDS_REPAIR = re.compile(r"[^\x00-\x7f]|&")
+# What ftfy can act on: entities, C1 controls, the Latin-1 letters that UTF-8
+# lead bytes turn into when mis-decoded (mojibake), and ligatures.
+_NEEDS_REPAIR = re.compile("[&\x80-\x9f\u00c2-\u00f4\ufb00-\ufb06]")
 
 
 def repair(text: str) -> str:
     """Fix mojibake and HTML entities, drop what XML cannot carry, fold white space.
 
-    ftfy is only consulted when the text could need it (non-ASCII or an '&'),
-    which keeps plain ASCII text, most of a corpus, off its slow path. C1
-    controls are removed only after ftfy has seen them: ``â€\x9d`` is the
-    mojibake of a closing quote.
+    ftfy is slow, so it is only consulted when the text holds something it can
+    fix; other text is only brought to NFC, as ftfy would. C1 controls are
+    removed only after ftfy has seen them: ``â€\x9d`` is the mojibake of a
+    closing quote.
     """
+    if text.isascii() and "&" not in text:  # the common case, kept fast
+        return " ".join(_NOT_XML.sub("", text).split())
     text = _FORBIDDEN.sub("", text)
     if _NEEDS_REPAIR.search(text):
         text = ftfy.fix_text(text, _FTFY)
+    elif not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
     return " ".join(_NOT_XML.sub("", text).split())
 
 
@@ -36,19 +43,20 @@ def xml_safe(text: str) -> str:
 
 
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
-_MAX_SLUG = 60
+MAX_SLUG = 60
 # Names Windows refuses as file names whatever the extension.
 _RESERVED = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") for n in range(10)}
 
 
 def slugify(key: str) -> str:
-    """A lower-case ASCII file name for ``key``: transliterated, never empty, never special."""
-    slug = _SLUG_JUNK.sub("-", anyascii(key).lower()).strip("-")[:_MAX_SLUG].strip("-")
-    if not slug:
-        return "untitled"
-    if slug in _RESERVED:
-        return f"{slug}-{short_hash(key)}"
-    return slug
+    """A lower-case ASCII name for ``key``: transliterated, at most MAX_SLUG long, never empty."""
+    slug = _SLUG_JUNK.sub("-", anyascii(key).lower()).strip("-")[:MAX_SLUG].strip("-")
+    return slug or "untitled"
+
+
+def is_reserved(slug: str) -> bool:
+    """True for names Windows refuses as files (``con``, ``nul``, ``com1``...)."""
+    return slug in _RESERVED
 
 
 def short_hash(key: str) -> str:

@@ -24,12 +24,22 @@ def render(plan: FeedPlan, site: Site) -> bytes:
     feed.link(href=site.link, rel="alternate", type="text/html")
     # Entries without a provider fall back to the feed's author, which Atom requires.
     feed.author(name=site.author)
-    logo = plan.logo.url if plan.logo else site.logo
-    if logo:
-        feed.logo(logo)
+    _head_image(feed, plan, site)
     for article in plan.items:
         _entry(feed, article)
     return feed.atom_str(pretty=True)
+
+
+def _head_image(feed: FeedGenerator, plan: FeedPlan, site: Site) -> None:
+    """A square logo is an Atom icon; any other is a logo (which Atom wants 2:1)."""
+    logo = plan.logo
+    if logo is None:
+        if site.logo:
+            feed.logo(site.logo)
+    elif logo.width and logo.width == logo.height:
+        feed.icon(logo.url)
+    else:
+        feed.logo(logo.url)
 
 
 def _entry(feed: FeedGenerator, article: Article) -> None:

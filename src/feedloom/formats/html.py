@@ -46,8 +46,8 @@ def _img(image: Image, fallback_alt: str) -> str:
 
 
 def _related(item: Related) -> str:
-    link = f'<a href="{escape(item.link)}">{escape(item.title)}</a>'
+    link = f'<a href="{escape(item.link)}">{plain_to_html(item.title)}</a>'
     about = [item.provider or host_of(item.link)]
     if item.published:
         about.append(item.published.strftime("%Y-%m-%d"))
-    return f"{link} ({escape(', '.join(about))})"
+    return f"{link} ({plain_to_html(', '.join(about))})"

@@ -1,0 +1,84 @@
+"""Shared fixtures: real files in temporary folders, the shipped feed definitions, the corpus."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_FEEDS = REPO / "feeds"
+SHIPPED_SEEDS = REPO / "seeds"
+CORPUS = REPO.parent / "shared" / "corpus" / "everyday-ai"
+BASE_URL = "https://feeds.example.org/ai/"
+
+WriteRecord = Callable[..., Path]
+
+
+def record_text(fields: dict[str, Any], body: str = "") -> str:
+    """A record file: YAML front matter between '---' lines, then an optional body."""
+    front = yaml.safe_dump(fields, allow_unicode=True, sort_keys=False)
+    return f"---\n{front}---\n{body}"
+
+
+def article_fields(n: int = 1, **overrides: Any) -> dict[str, Any]:
+    """A valid record's fields; ``n`` makes title, link and time distinct."""
+    fields: dict[str, Any] = {
+        "title": f"Article {n}",
+        "excerpt": f"Excerpt of article {n}.",
+        "publishedDateTime": f"2021-03-{n % 28 + 1:02d}T09:{n % 60:02d}:00Z",
+        "webUrl": f"https://news.example.com/articles/{n}",
+        "provider": {"name": "Example News", "domain": "news.example.com"},
+        "topics": ["AI"],
+        "category": "news",
+        "images": [{"url": f"https://img.example.com/{n}.jpg", "width": 800, "height": 600}],
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def write_record(seeds: Path) -> WriteRecord:
+    """Write a record file into the temporary seeds folder; returns its path."""
+
+    def write(name: str, fields: dict[str, Any] | None = None, *, text: str | None = None) -> Path:
+        path = seeds / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text if text is not None else record_text(fields or article_fields()))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def feeds_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped feed definitions, safe to edit."""
+    target = tmp_path / "feeds"
+    shutil.copytree(SHIPPED_FEEDS, target)
+    return target
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "output"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the real corpus; skipped where ../shared is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus/everyday-ai is absent (it only exists beside the project)")
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
