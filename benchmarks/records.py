@@ -12,13 +12,42 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 TOPICS = [
-    "AI", "Machine Learning", "Computer Vision", "Natural Language Processing", "AI in Autos",
-    "AWS AI", "Microsoft AI", "Facebook AI", "Google AI", "AI in Healthcare", "AI Hardware",
-    "AI in Finance", "AI in Robotics", "IBM AI", "TensorFlow", "PyTorch", "Reinforcement Learning",
-    "Speech Recognition", "AI Ethics", "Generative AI", "Edge AI", "MLOps", "Data Science",
-    "Deep Learning", "AI in Retail", "AI in Education", "AI Policy", "Autonomous Vehicles",
-    "Chatbots", "Recommender Systems", "Face Recognition", "AI Chips", "Quantum ML", "AI Startups",
-    "Künstliche Intelligenz", "C++",
+    "AI",
+    "Machine Learning",
+    "Computer Vision",
+    "Natural Language Processing",
+    "AI in Autos",
+    "AWS AI",
+    "Microsoft AI",
+    "Facebook AI",
+    "Google AI",
+    "AI in Healthcare",
+    "AI Hardware",
+    "AI in Finance",
+    "AI in Robotics",
+    "IBM AI",
+    "TensorFlow",
+    "PyTorch",
+    "Reinforcement Learning",
+    "Speech Recognition",
+    "AI Ethics",
+    "Generative AI",
+    "Edge AI",
+    "MLOps",
+    "Data Science",
+    "Deep Learning",
+    "AI in Retail",
+    "AI in Education",
+    "AI Policy",
+    "Autonomous Vehicles",
+    "Chatbots",
+    "Recommender Systems",
+    "Face Recognition",
+    "AI Chips",
+    "Quantum ML",
+    "AI Startups",
+    "Künstliche Intelligenz",
+    "C++",
 ]
 WORDS = (
     "model data network learning vision language robot chip market cloud startup research "
@@ -32,6 +61,10 @@ def _sentence(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize()
 
 
+def _slug(title: str) -> str:
+    return title.lower().replace(" ", "-")[:60]
+
+
 def _quirk(rng: random.Random) -> str:
     """Now and then the corpus's quirks: mojibake, curly quotes, accents."""
     return rng.choice(["â€œquotedâ€ ", "“quoted” ", "café ", "", "", "", "", "", "", ""])
@@ -41,8 +74,9 @@ def _provider(index: int) -> dict:
     domain = f"provider{index}.example.com"
     provider = {"name": f"Provider {index} News", "domain": domain}
     if index % 3 == 0:
-        provider["images"] = [{"url": f"https://cdn.example.com/logos/{domain}-50x50.jpg",
-                               "width": 50, "height": 50}]
+        provider["images"] = [
+            {"url": f"https://cdn.example.com/logos/{domain}-50x50.jpg", "width": 50, "height": 50}
+        ]
     return provider
 
 
@@ -58,12 +92,15 @@ def record(n: int, rng: random.Random, providers: int = 300) -> str:
         f'title: "{title} {n}"',
         f'excerpt: "{_sentence(rng, rng.randint(20, 45))} {_quirk(rng)}..."',
         f"publishedDateTime: {when:%Y-%m-%dT%H:%M:%SZ}",
-        f'webUrl: "https://{provider["domain"]}/articles/{n}-{title.lower().replace(" ", "-")[:60]}"',
+        f'webUrl: "https://{provider["domain"]}/articles/{n}-{_slug(title)}"',
         "type: article",
     ]
     if n % 2:
-        lines += [f"quality: {rng.randint(30, 99)}", f"heat: {rng.randint(30, 99)}",
-                  f"published: {'false' if n % 6 == 1 else 'true'}"]
+        lines += [
+            f"quality: {rng.randint(30, 99)}",
+            f"heat: {rng.randint(30, 99)}",
+            f"published: {'false' if n % 6 == 1 else 'true'}",
+        ]
     lines += ["", "provider:", f"  name: {provider['name']}", f"  domain: {provider['domain']}"]
     for logo in provider.get("images", []):
         lines += ["  images:", f'    - url: "{logo["url"]}"', "      width: 50", "      height: 50"]
@@ -72,19 +109,25 @@ def record(n: int, rng: random.Random, providers: int = 300) -> str:
         lines += ["", "images:"]
         for i in range(rng.randint(1, 3)):
             query = "w=1200&#038;h=630" if rng.random() < 0.05 else "w=1200&h=630"
-            lines += [f'  - url: "https://img.example.com/{n}/{i}.jpg?{query}"',
-                      "    width: 1200", "    height: 630", "    isCached: true"]
+            lines += [
+                f'  - url: "https://img.example.com/{n}/{i}.jpg?{query}"',
+                "    width: 1200",
+                "    height: 630",
+                "    isCached: true",
+            ]
     if rng.random() < 0.15:
         lines += ["", "related:"]
         for i in range(rng.randint(1, 3)):
-            lines += [f'  - title: "{_sentence(rng, 8)}"',
-                      f'    excerpt: "{_sentence(rng, 20)} {_quirk(rng)}..."',
-                      f"    publishedDateTime: {when - timedelta(hours=i + 1):%Y-%m-%dT%H:%M:%SZ}",
-                      f'    webUrl: "https://related{i}.example.org/{n}"',
-                      "    type: article",
-                      "    provider:",
-                      f"      name: Related {i}",
-                      f"      domain: related{i}.example.org"]
+            lines += [
+                f'  - title: "{_sentence(rng, 8)}"',
+                f'    excerpt: "{_sentence(rng, 20)} {_quirk(rng)}..."',
+                f"    publishedDateTime: {when - timedelta(hours=i + 1):%Y-%m-%dT%H:%M:%SZ}",
+                f'    webUrl: "https://related{i}.example.org/{n}"',
+                "    type: article",
+                "    provider:",
+                f"      name: Related {i}",
+                f"      domain: related{i}.example.org",
+            ]
     lines += ["", f'secured: "{rng.getrandbits(256):064x}"', "---", ""]
     return "\n".join(lines)
 
