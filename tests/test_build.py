@@ -274,9 +274,9 @@ def test_rebuild_without_changes_rewrites_nothing(write_record, seeds, feeds_dir
     run(seeds, feeds_dir, out)
     before, contents = stamps(out), files_in(out)
     report = run(seeds, feeds_dir, out)
-    assert report.published.written == ()
-    assert set(report.published.unchanged) == feed_files(out)
-    assert report.published.removed == ()
+    assert report.written == ()
+    assert set(report.unchanged) == feed_files(out)
+    assert report.removed == ()
     assert stamps(out) == before  # inode and mtime_ns of every file, the manifest included
     assert files_in(out) == contents
 
@@ -319,8 +319,8 @@ def test_editing_one_record_rewrites_only_the_feeds_that_contain_it(
         for path in ("all", "topics/robotics", "providers/robots-example-io", "categories/research")
         for suffix in ("rss", "atom")
     }
-    assert set(report.published.written) == expected
-    assert set(report.published.unchanged) == feed_files(out) - expected
+    assert set(report.written) == expected
+    assert set(report.unchanged) == feed_files(out) - expected
     after = stamps(out)
     assert {p for p in after if after[p] != before[p]} == expected
 
@@ -335,7 +335,7 @@ def test_feed_of_a_topic_that_disappeared_is_removed(write_record, seeds, feeds_
     assert (out / "topics" / "robotics.rss").is_file()
     write_record("one.md", article_fields(1, topics=["AI"]))
     report = run(seeds, feeds_dir, out)
-    assert report.published.removed == ("topics/robotics.atom", "topics/robotics.rss")
+    assert report.removed == ("topics/robotics.atom", "topics/robotics.rss")
     assert not (out / "topics" / "robotics.rss").exists()
     assert not (out / "topics" / "robotics.atom").exists()
     assert (out / "topics" / "ai.rss").is_file()
@@ -364,8 +364,8 @@ def test_files_the_user_put_in_the_output_folder_survive(write_record, seeds, fe
         (out / path).write_bytes(data)
     write_record("one.md", article_fields(1, topics=[], category=None))
     report = run(seeds, feeds_dir, out)
-    assert "topics/robotics.rss" in report.published.removed
-    assert "categories/news.rss" in report.published.removed
+    assert "topics/robotics.rss" in report.removed
+    assert "categories/news.rss" in report.removed
     assert not (out / "topics" / "ai.rss").exists()
     for path, data in mine.items():
         assert (out / path).read_bytes() == data, path
@@ -435,7 +435,7 @@ def test_strict_writes_nothing_into_a_new_output_folder(write_record, seeds, fee
     write_record("bad.md", text="---\ntitle: [not, text]\n---\n")
     report = run(seeds, feeds_dir, out, strict=True)
     assert report.exit_status == 1
-    assert report.published is None
+    assert not report.published
     assert not out.exists()
 
 
@@ -502,7 +502,7 @@ def test_file_mode_follows_the_umask_at_build_time(write_record, seeds, feeds_di
 def test_shipped_seeds_build_with_exit_status_0_and_no_warnings(shipped):
     report, _ = shipped
     assert report.exit_status == 0
-    assert report.read.records == 37
+    assert report.records == 37
     assert [str(d) for d in report.diagnostics if d.severity != "notice"] == []
 
 

@@ -20,7 +20,8 @@ from conftest import BASE_URL, SHIPPED_SEEDS, article_fields
 from feedloom.cli import main
 
 SUMMARY = re.compile(
-    r"(?P<records>\d+) records: (?P<accepted>\d+) accepted, (?P<rejected>\d+) rejected, "
+    r"(?P<records>\d+) records \((?P<parsed>\d+) parsed\): "
+    r"(?P<accepted>\d+) accepted, (?P<rejected>\d+) rejected, "
     r"(?P<duplicates>\d+) duplicates, (?P<drafts>\d+) drafts left out; "
     r"(?P<feeds>\d+) feeds in (?P<files>\d+) files: (?P<written>\d+) written, "
     r"(?P<unchanged>\d+) unchanged, (?P<removed>\d+) removed; (?P<seconds>\d+\.\d+) s"
@@ -111,6 +112,7 @@ def test_summary_counts_records_duplicates_drafts_and_files(project, write_recor
     first = summary(cli("build"))
     assert first | {"seconds": ""} == {
         "records": "5",
+        "parsed": "5",
         "accepted": "4",
         "rejected": "1",
         "duplicates": "1",
@@ -126,6 +128,7 @@ def test_summary_counts_records_duplicates_drafts_and_files(project, write_recor
     second = summary(cli("build"))
     assert second | {"seconds": ""} == first | {
         "records": "4",
+        "parsed": "0",  # the other four come from the cache
         "accepted": "3",
         "feeds": "4",
         "files": "8",

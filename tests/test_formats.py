@@ -144,7 +144,7 @@ def rich_plan(config: Config) -> FeedPlan:
 
 
 def render(name: str, plan: FeedPlan, site: Site) -> bytes:
-    return FORMATS[name].render(plan, site)
+    return FORMATS[name].render(plan, plan.items, site)
 
 
 def xml(data: bytes) -> etree._Element:

@@ -1,27 +1,47 @@
 """The library API: what the command line and the tests call.
 
 ``build`` runs the pipeline: read records -> normalise into articles -> select
-articles into feeds -> render each feed in each format -> publish files.
+articles into feeds -> render each feed in each format -> publish files. A
+cache beside the project remembers what each stage made, so each build does
+only the work that its changes call for.
 """
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .articles import Article, ParseSettings, normalise
+from .cache import Cache, CacheError, OutputStamp
 from .config import SITE_FILE, Config, ConfigError, Overrides, load_config
 from .diagnostics import Diagnostic, Severity
-from .formats import FORMATS, OutputFormat
+from .formats import FORMATS
+from .ingest import Ingested, ingest
 from .manifest import MANIFEST, FeedEntry, entry_for, parse_manifest, render_manifest
-from .publish import OutputFile, PublishResult, publish
-from .records import DEFAULT_MAX_BYTES, discover, display_path, read_record
+from .parallel import default_jobs
+from .publish import PublishResult, publish
+from .records import (
+    DEFAULT_MAX_BYTES,
+    RecordFile,
+    discover,
+    discover_files,
+    display_path,
+    read_record,
+)
+from .render import plan_jobs, render, still_current
 from .select import Selection, select
+from .version import __version__
 
 Progress = Callable[[int, int], None]
 """Called with (records done, records in all) while records are read."""
+
+DEFAULT_CACHE = Path(".feedloom")
 
 
 class BuildError(Exception):
@@ -39,6 +59,47 @@ class BuildOptions:
     include_unpublished: bool = False
     strict: bool = False
     max_record_bytes: int = DEFAULT_MAX_BYTES
+    jobs: int | None = None
+    """Worker processes; None: one per CPU."""
+    cache: Path | None = DEFAULT_CACHE
+    """The cache folder; None: a throwaway cache, so everything is read and rendered."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What a build did, in numbers, files and messages."""
+
+    records: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    drafts: int = 0
+    feeds: int = 0
+    written: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    parsed: int = 0
+    """Records parsed this time; the others came from the cache."""
+    rendered: int = 0
+    """Files rendered this time; the others were known to be unchanged."""
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+    """Every message about the records, in the order of the files."""
+    notices: tuple[str, ...] = ()
+    """Messages about the build itself (the cache)."""
+    withheld: str = ""
+    """Why nothing was published, when nothing was."""
+    seconds: float = 0.0
+
+    @property
+    def published(self) -> bool:
+        return not self.withheld
+
+    @property
+    def exit_status(self) -> int:
+        """0: all accepted; 3: published, some records rejected; 1: nothing published."""
+        if not self.published:
+            return 1
+        return 3 if self.rejected else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,51 +112,32 @@ class ReadReport:
 
     @property
     def rejected(self) -> int:
-        return sum(d.severity is Severity.ERROR for d in self.diagnostics)
+        return _count_rejected(self.diagnostics)
 
 
-@dataclass(frozen=True, slots=True)
-class BuildReport:
-    read: ReadReport
-    selection: Selection | None = None
-    published: PublishResult | None = None
-    seconds: float = 0.0
-    diagnostics: tuple[Diagnostic, ...] = field(default=())
-    """Every message of the build, in the order of the files."""
-    withheld: str = ""
-    """Why nothing was published, when nothing was."""
-
-    @property
-    def exit_status(self) -> int:
-        """0: all accepted; 3: published, some records rejected; 1: nothing published."""
-        if self.published is None:
-            return 1
-        return 3 if self.read.rejected else 0
+def _count_rejected(diagnostics: tuple[Diagnostic, ...]) -> int:
+    return sum(d.severity is Severity.ERROR for d in diagnostics)
 
 
 def read_articles(
     seeds: Path,
     settings: ParseSettings | None = None,
     max_record_bytes: int = DEFAULT_MAX_BYTES,
-    progress: Progress | None = None,
 ) -> ReadReport:
-    """Read and normalise every record below ``seeds``."""
-    if not seeds.is_dir():
-        raise BuildError(f"{seeds}: no such folder of records")
+    """Read and normalise every record below ``seeds``, whole, without a cache."""
+    _require_folder(seeds)
     paths = discover(seeds)
     articles: list[Article] = []
     diagnostics: list[Diagnostic] = []
-    for done, path in enumerate(paths, start=1):
+    for path in paths:
         record = read_record(path, display_path(seeds, path, str(seeds)), max_record_bytes)
         if isinstance(record, Diagnostic):
             diagnostics.append(record)
-        else:
-            result = normalise(record, settings)
-            diagnostics.extend(result.diagnostics)
-            if result.article is not None:
-                articles.append(result.article)
-        if progress:
-            progress(done, len(paths))
+            continue
+        result = normalise(record, settings)
+        diagnostics.extend(result.diagnostics)
+        if result.article is not None:
+            articles.append(result.article)
     return ReadReport(len(paths), tuple(articles), tuple(diagnostics))
 
 
@@ -124,36 +166,181 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
     """Build every feed; raises ConfigError or BuildError before writing anything."""
     started = time.perf_counter()
     config = configure(options)
-    read = read_articles(options.seeds, parse_settings(config), options.max_record_bytes, progress)
-    if read.records == 0:
+    _require_folder(options.seeds)
+    _require_cache_outside_output(options)
+    files = discover_files(options.seeds, str(options.seeds))
+    if not files:
         raise BuildError(f"{options.seeds}: no records found; refusing to publish empty feeds")
-    if options.strict and read.rejected:
-        why = f"{read.rejected} record(s) rejected: nothing written (--strict)"
-        return BuildReport(read, diagnostics=read.diagnostics, withheld=why)
-    selection = select(read.articles, config, include_drafts=options.include_unpublished)
-    diagnostics = _in_file_order(read.diagnostics + selection.duplicates)
+    with _open_cache(options, config) as cache:
+        try:
+            report = _build(options, config, files, cache, progress)
+        except sqlite3.DatabaseError as exc:  # damaged while in use: start afresh once
+            cache.reset(f"cache: {exc}; starting a new one")
+            report = _build(options, config, files, cache, progress)
+        report = replace(report, notices=(*cache.notices, *report.notices))
+    return replace(report, seconds=time.perf_counter() - started)
+
+
+def _build(
+    options: BuildOptions,
+    config: Config,
+    files: list[RecordFile],
+    cache: Cache,
+    progress: Progress | None,
+) -> BuildReport:
+    out = str(options.out.absolute())
+    stamp = _input_stamp(options, config, files)
+    replayed = _replay(cache, out, stamp, options.out)
+    if replayed is not None:
+        return replayed
+    jobs = options.jobs or default_jobs()
+    settings = parse_settings(config)
+    read = ingest(files, settings, options.max_record_bytes, cache, jobs, progress)
+    rejected = _count_rejected(read.diagnostics)
+    if options.strict and rejected:
+        cache.forget_build(out)
+        return _report(read, withheld=f"{rejected} record(s) rejected: nothing written (--strict)")
+    selection = select(read.entries, config, include_drafts=options.include_unpublished)
     if not selection.plans:
+        cache.forget_build(out)
         why = "no article to publish: the published feeds are kept as they are"
-        return BuildReport(read, selection, diagnostics=diagnostics, withheld=why)
+        return _report(read, selection, withheld=why)
     formats = [FORMATS[name] for name in config.site.formats]
-    files = _render(selection, config, formats)
+    before = cache.output_stamps(out)
+    todo, kept = [], []
+    for job in plan_jobs(selection.plans, formats, config.site):
+        (kept if still_current(job, before.get(job.file), options.out) else todo).append(job)
     manifest = render_manifest(entry_for(plan, formats) for plan in selection.plans)
-    published = publish(options.out, files, manifest)
+    published = publish(
+        options.out, render(todo, config.site, cache, jobs), manifest, (j.file for j in kept)
+    )
+    fingerprints = {job.file: job.fingerprint for job in (*todo, *kept)}
+    fingerprints[MANIFEST] = hashlib.blake2b(manifest).hexdigest()
+    cache.save_outputs(out, _stamp_outputs(options.out, fingerprints))
+    report = _report(read, selection, published, rendered=len(todo))
+    cache.save_build(out, stamp, _storable(report))
+    return report
+
+
+def _report(
+    read: Ingested,
+    selection: Selection | None = None,
+    published: PublishResult | None = None,
+    rendered: int = 0,
+    withheld: str = "",
+) -> BuildReport:
+    duplicates = selection.duplicates if selection else ()
     return BuildReport(
-        read, selection, published, time.perf_counter() - started, diagnostics=diagnostics
+        records=read.records,
+        accepted=len(read.entries),
+        rejected=_count_rejected(read.diagnostics),
+        duplicates=len(duplicates),
+        drafts=selection.drafts if selection else 0,
+        feeds=len(selection.plans) if selection else 0,
+        written=published.written if published else (),
+        unchanged=published.unchanged if published else (),
+        removed=published.removed if published else (),
+        parsed=read.parsed,
+        rendered=rendered,
+        diagnostics=tuple(sorted(read.diagnostics + duplicates, key=lambda d: (d.path, d.line))),
+        withheld=withheld,
     )
 
 
-def _render(
-    selection: Selection, config: Config, formats: list[OutputFormat]
-) -> Iterator[OutputFile]:
-    for plan in selection.plans:
-        for output in formats:
-            yield OutputFile(output.file_for(plan), output.render(plan, config.site))
+# --- the shortcut for builds with nothing new -----------------------------------------
 
 
-def _in_file_order(diagnostics: tuple[Diagnostic, ...]) -> tuple[Diagnostic, ...]:
-    return tuple(sorted(diagnostics, key=lambda d: (d.path, d.line)))
+def _input_stamp(options: BuildOptions, config: Config, files: list[RecordFile]) -> str:
+    """Changes whenever anything the build reads changes: records, definitions, options."""
+    digest = hashlib.blake2b()
+    settings = (__version__, config, options.include_unpublished, options.max_record_bytes)
+    digest.update(repr(settings).encode("utf-8", "surrogatepass"))
+    for f in files:
+        digest.update(
+            f"\n{f.path}\0{f.display}\0{f.size}\0{f.mtime_ns}".encode("utf-8", "surrogateescape")
+        )
+    return digest.hexdigest()
+
+
+def _replay(cache: Cache, out: str, stamp: str, out_dir: Path) -> BuildReport | None:
+    """The last build's report when its input is unchanged and its files are as it left them."""
+    last = cache.last_build(out)
+    if last is None or last[0] != stamp:
+        return None
+    outputs = cache.output_stamps(out)
+    if not outputs or any(not _on_disk(out_dir / f, s) for f, s in outputs.items()):
+        return None
+    try:
+        report = _restore(last[1])
+    except (KeyError, TypeError, ValueError):
+        return None
+    files = tuple(sorted(f for f in outputs if f != MANIFEST))
+    return replace(report, unchanged=files, parsed=0, rendered=0)
+
+
+def _on_disk(path: Path, stamp: OutputStamp) -> bool:
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    return (info.st_size, info.st_mtime_ns) == (stamp.size, stamp.mtime_ns)
+
+
+def _stamp_outputs(out_dir: Path, fingerprints: dict[str, str]) -> dict[str, OutputStamp]:
+    stamps = {}
+    for file, fingerprint in fingerprints.items():
+        info = (out_dir / file).stat()
+        stamps[file] = OutputStamp(fingerprint, info.st_size, info.st_mtime_ns)
+    return stamps
+
+
+def _storable(report: BuildReport) -> dict:
+    stored = asdict(report)
+    for key in ("written", "unchanged", "removed", "notices", "seconds", "parsed", "rendered"):
+        del stored[key]
+    stored["diagnostics"] = [
+        [d.path, d.line, d.message, d.severity.value] for d in report.diagnostics
+    ]
+    return stored
+
+
+def _restore(stored: dict) -> BuildReport:
+    diagnostics = tuple(
+        Diagnostic(p, ln, m, Severity(s)) for p, ln, m, s in stored.pop("diagnostics")
+    )
+    return BuildReport(**stored, diagnostics=diagnostics)
+
+
+# --- folders and the cache ---------------------------------------------------------------
+
+
+def _require_folder(seeds: Path) -> None:
+    if not seeds.is_dir():
+        raise BuildError(f"{seeds}: no such folder of records")
+
+
+def _require_cache_outside_output(options: BuildOptions) -> None:
+    if options.cache is None:
+        return
+    cache, out = options.cache.absolute(), options.out.absolute()
+    if cache == out or out in cache.parents:
+        raise BuildError(f"{options.cache}: the cache may not be inside the output folder")
+
+
+@contextmanager
+def _open_cache(options: BuildOptions, config: Config) -> Iterator[Cache]:
+    """The cache, or a throwaway one in a temporary folder for --no-cache."""
+    settings = repr((parse_settings(config), options.max_record_bytes))
+    with tempfile.TemporaryDirectory(prefix="feedloom-") as scratch:
+        folder = options.cache if options.cache is not None else Path(scratch)
+        try:
+            cache = Cache.open(folder, settings)
+        except CacheError as exc:
+            raise BuildError(str(exc)) from None
+        try:
+            yield cache
+        finally:
+            cache.close()
 
 
 def list_feeds(out: Path) -> list[FeedEntry]:

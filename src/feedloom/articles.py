@@ -84,6 +84,50 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class Entry:
+    """What selecting feeds needs of an article: everything but its text and images.
+
+    A build keeps one Entry per record in memory and loads whole articles only
+    for the feeds it renders, so memory grows with the records only by this.
+    """
+
+    id: str
+    link: str
+    title: str
+    published: datetime
+    path: str
+    line: int
+    draft: bool
+    topics: tuple[str, ...]
+    provider: Provider | None
+    category: str | None
+    type: str | None
+    quality: float | None
+    heat: float | None
+    digest: str
+    """Changes whenever anything published of the article changes."""
+
+
+def entry_of(article: Article, digest: str) -> Entry:
+    return Entry(
+        id=article.id,
+        link=article.link,
+        title=article.title,
+        published=article.published,
+        path=article.path,
+        line=article.line,
+        draft=article.draft,
+        topics=article.topics,
+        provider=article.provider,
+        category=article.category,
+        type=article.type,
+        quality=article.quality,
+        heat=article.heat,
+        digest=digest,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class ParseSettings:
     """Settings that change what a record becomes (and so invalidate cached articles)."""
 

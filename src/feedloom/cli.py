@@ -80,19 +80,35 @@ _QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only rejected r
 )
 @click.option("--strict", is_flag=True, help="Write nothing if any record is rejected (exit 1).")
 @_MAX_RECORD_BYTES
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), help="Worker processes  [default: one per CPU]"
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=api.DEFAULT_CACHE,
+    show_default=True,
+    help="Folder of the build cache.",
+)
+@click.option("--no-cache", is_flag=True, help="Read and render everything; keep no cache.")
 @_QUIET
 @click.option("-v", "--verbose", is_flag=True, help="Also list every file written and removed.")
 def build(**options) -> None:
     """Build every feed from the records."""
     quiet, verbose = options.pop("quiet"), options.pop("verbose")
+    if options.pop("no_cache"):
+        options["cache"] = None
     options["formats"] = options["formats"] or None
     with _failures(), _progress(enabled=not quiet) as progress:
         report = api.build(api.BuildOptions(**options), progress)
+    if not quiet:
+        for line in report.notices:
+            click.echo(f"feedloom: {line}", err=True)
     _print_diagnostics(report.diagnostics, quiet)
-    if report.published is None:
+    if not report.published:
         click.echo(f"feedloom: {report.withheld}", err=True)
     elif verbose:
-        _print_files(report.published)
+        _print_files(report)
     if not quiet:
         click.echo(_summary(report))
     sys.exit(report.exit_status)
@@ -173,22 +189,23 @@ def _print_diagnostics(diagnostics, quiet: bool) -> None:
             click.echo(str(diagnostic), err=True)
 
 
-def _print_files(result) -> None:
-    for path in result.written:
+def _print_files(report: api.BuildReport) -> None:
+    for path in report.written:
         click.echo(f"wrote {path}")
-    for path in result.removed:
+    for path in report.removed:
         click.echo(f"removed {path}")
 
 
 def _summary(report: api.BuildReport) -> str:
-    read, selection = report.read, report.selection
-    records = f"{read.records} records: {len(read.articles)} accepted, {read.rejected} rejected"
-    if selection is None or report.published is None:
+    records = (
+        f"{report.records} records ({report.parsed} parsed): {report.accepted} accepted, "
+        f"{report.rejected} rejected"
+    )
+    if not report.published:
         return records
-    records += f", {len(selection.duplicates)} duplicates, {selection.drafts} drafts left out"
-    files = report.published
-    total = len(files.written) + len(files.unchanged)
+    files = len(report.written) + len(report.unchanged)
     return (
-        f"{records}; {len(selection.plans)} feeds in {total} files: {len(files.written)} written, "
-        f"{len(files.unchanged)} unchanged, {len(files.removed)} removed; {report.seconds:.2f} s"
+        f"{records}, {report.duplicates} duplicates, {report.drafts} drafts left out; "
+        f"{report.feeds} feeds in {files} files: {len(report.written)} written, "
+        f"{len(report.unchanged)} unchanged, {len(report.removed)} removed; {report.seconds:.2f} s"
     )

@@ -57,17 +57,24 @@ def previously_published(out_dir: Path) -> set[str]:
         return set()
 
 
-def publish(out_dir: Path, files: Iterable[OutputFile], manifest: bytes) -> PublishResult:
-    """Write ``files`` and the manifest, then remove what the last build wrote and this did not."""
+def publish(
+    out_dir: Path, files: Iterable[OutputFile], manifest: bytes, kept: Iterable[str] = ()
+) -> PublishResult:
+    """Write ``files`` and the manifest, then remove what the last build wrote and this did not.
+
+    ``kept`` are files this build publishes without having rendered them again
+    (their inputs did not change): they count as unchanged, never as stale.
+    """
     before = previously_published(out_dir)
     writer = Writer(out_dir)
-    written, unchanged, now = [], [], set()
+    written, unchanged = [], list(kept)
+    now = set(unchanged)
     for item in files:
         now.add(item.path)
         (written if writer.write_if_changed(item) else unchanged).append(item.path)
     writer.write_if_changed(OutputFile(MANIFEST, manifest))
     removed = [path for path in sorted(before - now) if _remove(out_dir, path)]
-    return PublishResult(tuple(written), tuple(unchanged), tuple(removed))
+    return PublishResult(tuple(written), tuple(sorted(unchanged)), tuple(removed))
 
 
 class Writer:

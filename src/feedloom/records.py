@@ -60,18 +60,53 @@ def discover(seeds: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(seeds).as_posix())
 
 
+@dataclass(frozen=True, slots=True)
+class RecordFile:
+    """A record file found below the seeds folder, with what its stat said."""
+
+    path: str
+    """Absolute."""
+    display: str
+    """As the user would type it: the seeds argument joined with the file's place."""
+    size: int
+    mtime_ns: int
+
+
+def discover_files(seeds: Path, display_root: str) -> list[RecordFile]:
+    """Every record file below ``seeds`` with its size and time, sorted like ``discover``."""
+    root = seeds.absolute()
+    found = []
+    for path in discover(root):
+        try:
+            info = path.stat()
+        except OSError:
+            continue  # gone since it was listed
+        display = str(Path(display_root) / path.relative_to(root))
+        found.append(RecordFile(str(path), display, info.st_size, info.st_mtime_ns))
+    return found
+
+
+def read_bytes(path: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | Diagnostic:
+    """The bytes of a record file, or why they cannot be had."""
+    try:
+        with path.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            # Never more than the limit in memory, whatever the file claims.
+            data = stream.read(max_bytes + 1) if size <= max_bytes else b""
+    except OSError as exc:
+        return error(display, 1, f"cannot read file: {exc.strerror or exc}")
+    if size > max_bytes or len(data) > max_bytes:
+        size = max(size, len(data))
+        return error(display, 1, f"file is {size} bytes, over the limit of {max_bytes}")
+    return data
+
+
 def read_record(
     path: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Record | Diagnostic:
     """Read and parse one record file; a problem becomes a one-line diagnostic."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return error(display, 1, f"file is {size} bytes, over the limit of {max_bytes}")
-        data = path.read_bytes()
-    except OSError as exc:
-        return error(display, 1, f"cannot read file: {exc.strerror or exc}")
-    return parse_record(data, display)
+    data = read_bytes(path, display, max_bytes)
+    return data if isinstance(data, Diagnostic) else parse_record(data, display)
 
 
 def parse_record(data: bytes, display: str) -> Record | Diagnostic:

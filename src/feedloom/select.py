@@ -2,7 +2,9 @@
 
 Leaves out drafts, merges duplicates, orders articles, groups them by the
 family's key, gives every feed a unique, safe slug and applies the limit.
-What a feed will contain is decided here, and nowhere else.
+What a feed will contain is decided here, and nowhere else. It works on the
+light Entry of each article (an Article serves as well): what it decides
+needs no excerpt, image or related link.
 """
 
 from __future__ import annotations
@@ -11,13 +13,41 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from anyascii import anyascii
 
-from .articles import Article, Image
+from .articles import Image, Provider
 from .config import Config, FeedSpec, Site, limit_of
 from .diagnostics import Diagnostic, notice
 from .text import MAX_SLUG, is_reserved, short_hash, slugify
+
+
+class Item(Protocol):
+    """What selection reads of an article (both Entry and Article have it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def link(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def published(self) -> datetime: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def draft(self) -> bool: ...
+    @property
+    def topics(self) -> tuple[str, ...]: ...
+    @property
+    def provider(self) -> Provider | None: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def type(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +63,7 @@ class FeedPlan:
     """Where the feed goes, relative to the output folder, without suffix."""
     title: str
     description: str
-    items: tuple[Article, ...]
+    items: tuple[Item, ...]
     """Newest first; never empty."""
     logo: Image | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -53,7 +83,7 @@ class Selection:
     duplicates: tuple[Diagnostic, ...]
 
 
-def select(articles: Iterable[Article], config: Config, include_drafts: bool = False) -> Selection:
+def select(articles: Iterable[Item], config: Config, include_drafts: bool = False) -> Selection:
     """Plan every feed of every family declared in ``config``."""
     everything = list(articles)
     kept = [a for a in everything if include_drafts or not a.draft]
@@ -70,18 +100,18 @@ def select(articles: Iterable[Article], config: Config, include_drafts: bool = F
     return Selection(plans, len(unique), len(everything) - len(kept), duplicates)
 
 
-def publication_order(article: Article) -> tuple[float, str]:
+def publication_order(article: Item) -> tuple[float, str]:
     """Newest first; articles published at the same moment by link."""
     return (-article.published.timestamp(), article.link)
 
 
-def deduplicate(articles: list[Article]) -> tuple[list[Article], tuple[Diagnostic, ...]]:
+def deduplicate(articles: list[Item]) -> tuple[list[Item], tuple[Diagnostic, ...]]:
     """One article per canonical link.
 
     The copy published last wins (it carries the newest version of the story);
     equal times go to the record whose path sorts first. Each loser gets a notice.
     """
-    best: dict[str, Article] = {}
+    best: dict[str, Item] = {}
     for article in sorted(articles, key=lambda a: (-a.published.timestamp(), a.path)):
         best.setdefault(article.id, article)
     notices = tuple(
@@ -99,27 +129,27 @@ def deduplicate(articles: list[Article]) -> tuple[list[Article], tuple[Diagnosti
 class _Group:
     key: str
     label: str
-    items: list[Article]
+    items: list[Item]
 
 
-def _facet_topic(article: Article) -> list[tuple[str, str]]:
+def _facet_topic(article: Item) -> list[tuple[str, str]]:
     return [(t, t) for t in article.topics]
 
 
-def _facet_provider(article: Article) -> list[tuple[str, str]]:
+def _facet_provider(article: Item) -> list[tuple[str, str]]:
     p = article.provider
     return [(p.key, p.name)] if p else []
 
 
-def _facet_category(article: Article) -> list[tuple[str, str]]:
+def _facet_category(article: Item) -> list[tuple[str, str]]:
     return [(article.category, article.category)] if article.category else []
 
 
-def _facet_type(article: Article) -> list[tuple[str, str]]:
+def _facet_type(article: Item) -> list[tuple[str, str]]:
     return [(article.type, article.type)] if article.type else []
 
 
-FACETS: dict[str, Callable[[Article], list[tuple[str, str]]]] = {
+FACETS: dict[str, Callable[[Item], list[tuple[str, str]]]] = {
     "topic": _facet_topic,
     "provider": _facet_provider,
     "category": _facet_category,
@@ -128,7 +158,7 @@ FACETS: dict[str, Callable[[Article], list[tuple[str, str]]]] = {
 """How each ``group_by`` value finds an article's keys and their labels."""
 
 
-def _groups(spec: FeedSpec, ordered: list[Article]) -> list[_Group]:
+def _groups(spec: FeedSpec, ordered: list[Item]) -> list[_Group]:
     if spec.group_by is None:
         return [_Group("", "", ordered)] if ordered else []
     facet = FACETS[spec.group_by]
@@ -228,6 +258,6 @@ def _plan(
     )
 
 
-def _logo(items: tuple[Article, ...]) -> Image | None:
+def _logo(items: tuple[Item, ...]) -> Image | None:
     """The provider's logo, as the newest article that has one gives it."""
     return next((a.provider.logo for a in items if a.provider and a.provider.logo), None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from feedgen.feed import FeedGenerator
 
 from ..articles import Article
@@ -16,7 +18,8 @@ MEDIA_TYPE = "application/atom+xml"
 SUFFIX = ".atom"
 
 
-def render(plan: FeedPlan, site: Site) -> bytes:
+def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
+    """The feed document; ``articles`` are the plan's items, whole, in its order."""
     self_url = site.url_for(plan.path + SUFFIX)
     feed = start_feed(plan, site, self_url, MEDIA_TYPE)
     load_entry_links(feed)
@@ -25,7 +28,7 @@ def render(plan: FeedPlan, site: Site) -> bytes:
     # Entries without a provider fall back to the feed's author, which Atom requires.
     feed.author(name=site.author)
     _head_image(feed, plan, site)
-    for article in plan.items:
+    for article in articles:
         _entry(feed, article)
     return feed.atom_str(pretty=True)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..articles import Article
 from ..config import Site
 from ..select import FeedPlan
 
-Renderer = Callable[[FeedPlan, Site], bytes]
+Renderer = Callable[[FeedPlan, Sequence[Article], Site], bytes]
+"""A plan, its items as whole articles in the plan's order, the site -> the document."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from feedgen.feed import FeedGenerator
 
 from ..articles import Article
@@ -18,7 +20,8 @@ SUFFIX = ".rss"
 _MAX_IMAGE_WIDTH, _MAX_IMAGE_HEIGHT = 144, 400
 
 
-def render(plan: FeedPlan, site: Site) -> bytes:
+def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
+    """The feed document; ``articles`` are the plan's items, whole, in its order."""
     feed = start_feed(plan, site, site.url_for(plan.path + SUFFIX), MEDIA_TYPE)
     feed.load_extension("media", atom=False, rss=True)
     feed.generator(f"feedloom {__version__}")  # RSS has no version attribute
@@ -26,7 +29,7 @@ def render(plan: FeedPlan, site: Site) -> bytes:
     feed.lastBuildDate(plan.newest)
     feed.ttl(site.ttl)
     _channel_image(feed, plan, site)
-    for article in plan.items:
+    for article in articles:
         _item(feed, article, plan, site)
     return feed.rss_str(pretty=True)
 

@@ -1,0 +1,355 @@
+"""The build cache: an embedded SQLite database beside the project, never published.
+
+It remembers, per record file, what parsing it gave (the article, its entry
+and its messages) with the file's size, modification time and content hash,
+so an unchanged record is never parsed twice; per output file, the
+fingerprint of what it was rendered from, so an unchanged feed is never
+rendered twice; and per output folder, a stamp of the last build's whole
+input, so a build with nothing new stops after looking at the files.
+
+It holds only what feedloom publishes from a record: never ``secured`` or
+unknown fields. A cache written by another version of feedloom or with other
+parsing settings is emptied; a damaged one is replaced. Either way the build
+goes on, with a notice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import marshal
+import sqlite3
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .articles import Article, Entry, Image, Provider, Related
+from .diagnostics import Diagnostic, Severity
+from .version import __version__
+
+CACHE_FILE = "cache.sqlite"
+SCHEMA = 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class CacheError(Exception):
+    """The cache cannot be used at all (its folder cannot be created)."""
+
+
+class CacheDamaged(sqlite3.DatabaseError):
+    """A row of the cache cannot be decoded: the file was damaged or tampered with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What a record file looked like when it was parsed."""
+
+    display: str
+    size: int
+    mtime_ns: int
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What parsing one record file gave, encoded for the cache."""
+
+    key: str
+    stamp: Stamp
+    entry: bytes | None
+    article: bytes | None
+    diagnostics: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A record's cached result: its entry (None when rejected) and its messages."""
+
+    entry: Entry | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputStamp:
+    """What an output file was rendered from, and what it looked like once written."""
+
+    fingerprint: str
+    size: int
+    mtime_ns: int
+
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    key TEXT PRIMARY KEY, display TEXT NOT NULL, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, hash BLOB NOT NULL,
+    entry BLOB, article BLOB, diagnostics BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS outputs (
+    out TEXT NOT NULL, file TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, PRIMARY KEY (out, file));
+CREATE TABLE IF NOT EXISTS builds (out TEXT PRIMARY KEY, stamp TEXT NOT NULL, report TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_by_display ON records (display);
+"""
+
+
+class Cache:
+    """One open cache database."""
+
+    def __init__(self, path: Path, settings: str, notices: list[str]) -> None:
+        self.path = path
+        self.notices = notices
+        self._identity = {"schema": str(SCHEMA), "feedloom": __version__, "python": sys.version}
+        self._identity["settings"] = settings
+        self._db = _connect(path)
+        stored = dict(self._db.execute("SELECT name, value FROM meta"))
+        if stored and stored != self._identity:
+            changed = sorted(k for k in self._identity if stored.get(k) != self._identity[k])
+            notices.append(f"cache: {', '.join(changed)} changed; reading every record again")
+        if stored != self._identity:
+            self._clear()
+
+    def _clear(self) -> None:
+        with self._db:
+            for table in ("meta", "records", "outputs", "builds"):
+                self._db.execute(f"DELETE FROM {table}")
+            self._db.executemany("INSERT INTO meta VALUES (?, ?)", self._identity.items())
+
+    def reset(self, reason: str) -> None:
+        """Start again with an empty database file, after damage found while in use."""
+        self.notices.append(reason)
+        self._db.close()
+        _remove_database(self.path)
+        self._db = _connect(self.path)
+        self._clear()
+
+    @classmethod
+    def open(cls, folder: Path, settings: str) -> Cache:
+        """Open (or create) the cache in ``folder``; a damaged one is replaced with a notice."""
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CacheError(
+                f"cannot create cache folder {folder}: {exc.strerror or exc}"
+            ) from None
+        path = folder / CACHE_FILE
+        notices: list[str] = []
+        try:
+            return cls(path, settings, notices)
+        except sqlite3.DatabaseError as exc:
+            notices.append(f"cache: {path} is damaged ({exc}); starting a new one")
+            _remove_database(path)
+            return cls(path, settings, notices)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- records ------------------------------------------------------------------
+
+    def stamps(self) -> dict[str, Stamp]:
+        rows = self._db.execute("SELECT key, display, size, mtime_ns, hash FROM records")
+        return {
+            key: Stamp(display, size, mtime, digest) for key, display, size, mtime, digest in rows
+        }
+
+    def save(self, parsed: Iterable[Parsed]) -> None:
+        rows = (
+            (
+                p.key,
+                p.stamp.display,
+                p.stamp.size,
+                p.stamp.mtime_ns,
+                p.stamp.hash,
+                p.entry,
+                p.article,
+                p.diagnostics,
+            )
+            for p in parsed
+        )
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+
+    def touch(self, stamps: Iterable[tuple[str, Stamp]]) -> None:
+        """Record new times of files whose content turned out unchanged."""
+        rows = ((s.size, s.mtime_ns, key) for key, s in stamps)
+        with self._db:
+            self._db.executemany("UPDATE records SET size = ?, mtime_ns = ? WHERE key = ?", rows)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        with self._db:
+            self._db.executemany("DELETE FROM records WHERE key = ?", ((k,) for k in keys))
+
+    def outcomes(self) -> Iterator[Outcome]:
+        """Every cached record's outcome, in the order of their keys."""
+        rows = self._db.execute("SELECT entry, diagnostics FROM records ORDER BY key")
+        for entry, diagnostics in rows:
+            with _decoding():
+                outcome = Outcome(
+                    decode_entry(entry) if entry else None, decode_diagnostics(diagnostics)
+                )
+            yield outcome
+
+    def articles(self, paths: Sequence[str]) -> dict[str, Article]:
+        """Whole articles by their display path (what Entry.path holds)."""
+        found: dict[str, Article] = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT article FROM records WHERE display IN ({marks})", chunk
+            )
+            for (blob,) in rows:
+                if blob:
+                    with _decoding():
+                        article = decode_article(blob)
+                    found[article.path] = article
+        return found
+
+    # --- outputs and builds --------------------------------------------------------
+
+    def output_stamps(self, out: str) -> dict[str, OutputStamp]:
+        rows = self._db.execute(
+            "SELECT file, fingerprint, size, mtime_ns FROM outputs WHERE out = ?", (out,)
+        )
+        return {file: OutputStamp(fp, size, mtime) for file, fp, size, mtime in rows}
+
+    def save_outputs(self, out: str, stamps: dict[str, OutputStamp]) -> None:
+        rows = ((out, f, s.fingerprint, s.size, s.mtime_ns) for f, s in stamps.items())
+        with self._db:
+            self._db.execute("DELETE FROM outputs WHERE out = ?", (out,))
+            self._db.executemany("INSERT INTO outputs VALUES (?, ?, ?, ?, ?)", rows)
+
+    def last_build(self, out: str) -> tuple[str, dict] | None:
+        row = self._db.execute("SELECT stamp, report FROM builds WHERE out = ?", (out,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return row[0], json.loads(row[1])
+        except ValueError:
+            return None
+
+    def save_build(self, out: str, stamp: str, report: dict) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO builds VALUES (?, ?, ?)", (out, stamp, json.dumps(report))
+            )
+
+    def forget_build(self, out: str) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM builds WHERE out = ?", (out,))
+
+
+def _remove_database(path: Path) -> None:
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+
+
+@contextlib.contextmanager
+def _decoding() -> Iterator[None]:
+    try:
+        yield
+    except (ValueError, EOFError, TypeError, IndexError) as exc:
+        raise CacheDamaged(f"undecodable row ({exc})") from None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(_TABLES)
+    db.execute("SELECT count(*) FROM records").fetchone()  # a damaged file fails here
+    return db
+
+
+def open_reader(path: Path) -> Cache:
+    """A connection for a worker process that only reads articles."""
+    reader = Cache.__new__(Cache)
+    reader.path, reader.notices = path, []
+    reader._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    return reader
+
+
+# --- codecs: plain tuples through marshal, the fastest safe format in the stdlib -------
+
+
+def _time(moment: datetime | None) -> int | None:
+    return None if moment is None else (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _moment(micros: int | None) -> datetime | None:
+    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
+
+
+def _image(i: Image | None) -> tuple | None:
+    return None if i is None else (i.url, i.type, i.width, i.height, i.title)
+
+
+def _provider(p: Provider | None) -> tuple | None:
+    return None if p is None else (p.key, p.name, p.url, _image(p.logo))
+
+
+def _from_provider(t: tuple | None) -> Provider | None:
+    return None if t is None else Provider(t[0], t[1], t[2], Image(*t[3]) if t[3] else None)
+
+
+def encode_article(a: Article) -> bytes:
+    return marshal.dumps(
+        (
+            a.id, a.link, a.title, _time(a.published), a.path, a.line, a.excerpt,
+            _provider(a.provider), a.topics, a.category, a.type, a.quality, a.heat,
+            tuple(_image(i) for i in a.images),
+            tuple((r.title, r.link, r.excerpt, r.provider, _time(r.published)) for r in a.related),
+            a.draft,
+        )
+    )  # fmt: skip
+
+
+def decode_article(blob: bytes) -> Article:
+    (id_, link, title, published, path, line, excerpt, provider, topics, category, kind,
+     quality, heat, images, related, draft) = marshal.loads(blob)  # fmt: skip
+    return Article(
+        id=id_,
+        link=link,
+        title=title,
+        published=_moment(published),
+        path=path,
+        line=line,
+        excerpt=excerpt,
+        provider=_from_provider(provider),
+        topics=topics,
+        category=category,
+        type=kind,
+        quality=quality,
+        heat=heat,
+        images=tuple(Image(*i) for i in images),
+        related=tuple(Related(t, lk, ex, pr, _moment(pub)) for t, lk, ex, pr, pub in related),
+        draft=draft,
+    )
+
+
+def encode_entry(e: Entry) -> bytes:
+    return marshal.dumps(
+        (
+            e.id, e.link, e.title, _time(e.published), e.path, e.line, e.draft, e.topics,
+            _provider(e.provider), e.category, e.type, e.quality, e.heat, e.digest,
+        )
+    )  # fmt: skip
+
+
+def decode_entry(blob: bytes) -> Entry:
+    t = marshal.loads(blob)
+    return Entry(
+        t[0], t[1], t[2], _moment(t[3]), t[4], t[5], t[6], t[7], _from_provider(t[8]), *t[9:]
+    )
+
+
+def encode_diagnostics(diagnostics: Iterable[Diagnostic]) -> bytes:
+    return marshal.dumps(tuple((d.path, d.line, d.message, d.severity.value) for d in diagnostics))
+
+
+def decode_diagnostics(blob: bytes) -> tuple[Diagnostic, ...]:
+    return tuple(Diagnostic(p, ln, m, Severity(s)) for p, ln, m, s in marshal.loads(blob))

@@ -1,0 +1,131 @@
+"""Reading with memory: record files -> entries, parsing only what changed, in parallel.
+
+Stages 1 and 2 (records, articles) run here for every record file whose
+size, time or place changed since the cache last saw it; every other
+record's result comes from the cache. What comes out is one light Entry per
+accepted record and every record's messages, in file order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from .articles import Entry, ParseSettings, entry_of, normalise
+from .cache import (
+    Cache,
+    Parsed,
+    Stamp,
+    encode_article,
+    encode_diagnostics,
+    encode_entry,
+)
+from .diagnostics import Diagnostic
+from .parallel import chunks, run_chunks
+from .records import RecordFile, parse_record, read_bytes
+
+_CHUNK = 256  # records a worker parses between two reports back
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    records: int
+    entries: tuple[Entry, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    parsed: int
+    """Records parsed this time; the others came from the cache."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    file: RecordFile
+    known_hash: bytes | None
+    """The content hash the cache holds for a file of the same size, if any."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Touched:
+    """A file whose time changed but whose content did not."""
+
+    key: str
+    stamp: Stamp
+
+
+def ingest(
+    files: list[RecordFile],
+    settings: ParseSettings,
+    max_bytes: int,
+    cache: Cache,
+    jobs: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> Ingested:
+    known = cache.stamps()
+    tasks = [task for task in map(partial(_task, known), files) if task is not None]
+    counter = _Counter(len(files) - len(tasks), len(files), progress)
+    work = partial(_parse_all, settings=settings, max_bytes=max_bytes)
+    results = run_chunks(work, chunks(tasks, _CHUNK), jobs, counter.add)
+    parsed = [r for r in results if isinstance(r, Parsed)]
+    cache.save(parsed)
+    cache.touch((r.key, r.stamp) for r in results if isinstance(r, _Touched))
+    present = {f.path for f in files}
+    cache.forget(key for key in known if key not in present)
+    outcomes = list(cache.outcomes())
+    return Ingested(
+        records=len(files),
+        entries=tuple(o.entry for o in outcomes if o.entry is not None),
+        diagnostics=tuple(d for o in outcomes for d in o.diagnostics),
+        parsed=len(parsed),
+    )
+
+
+def _task(known: dict[str, Stamp], file: RecordFile) -> _Task | None:
+    """None when the cache's result still holds; else what to parse, with a hash to try first."""
+    old = known.get(file.path)
+    if old is None or old.display != file.display or old.size != file.size:
+        return _Task(file, None)
+    if old.mtime_ns == file.mtime_ns:
+        return None
+    return _Task(file, old.hash)
+
+
+def _parse_all(tasks: Sequence[_Task], settings: ParseSettings, max_bytes: int) -> list:
+    return [_parse(task, settings, max_bytes) for task in tasks]
+
+
+def _parse(task: _Task, settings: ParseSettings, max_bytes: int) -> Parsed | _Touched:
+    file = task.file
+    data = read_bytes(Path(file.path), file.display, max_bytes)
+    if isinstance(data, Diagnostic):  # unreadable now, maybe not next time: never a cache hit
+        return Parsed(
+            file.path, Stamp(file.display, -1, 0, b""), None, None, encode_diagnostics([data])
+        )
+    stamp = Stamp(
+        file.display, file.size, file.mtime_ns, hashlib.blake2b(data, digest_size=16).digest()
+    )
+    if stamp.hash == task.known_hash:
+        return _Touched(file.path, stamp)
+    record = parse_record(data, file.display)
+    if isinstance(record, Diagnostic):
+        return Parsed(file.path, stamp, None, None, encode_diagnostics([record]))
+    outcome = normalise(record, settings)
+    notes = encode_diagnostics(outcome.diagnostics)
+    if outcome.article is None:
+        return Parsed(file.path, stamp, None, None, notes)
+    blob = encode_article(outcome.article)
+    entry = entry_of(outcome.article, hashlib.blake2b(blob, digest_size=16).hexdigest())
+    return Parsed(file.path, stamp, encode_entry(entry), blob, notes)
+
+
+class _Counter:
+    """Turns 'a part is done' into the (done, total) a progress callback wants."""
+
+    def __init__(self, done: int, total: int, progress: Callable[[int, int], None] | None) -> None:
+        self.done, self.total, self.progress = done, total, progress
+
+    def add(self, count: int) -> None:
+        self.done += count
+        if self.progress:
+            self.progress(self.done, self.total)

@@ -1,0 +1,93 @@
+"""Stage 4 with memory: render each feed in each format, only where its inputs changed.
+
+A feed file's fingerprint covers everything it is rendered from: feedloom's
+version, the format, the site settings, the feed's own settings and the
+digest of every item. A file whose fingerprint and on-disk state match what
+the cache saw after the last build is left alone without rendering it.
+Whole articles are loaded from the cache only for the feeds being rendered,
+in the worker that renders them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from .cache import Cache, OutputStamp, open_reader
+from .config import Site
+from .formats import OutputFormat
+from .parallel import chunks, run_chunks
+from .publish import OutputFile
+from .select import FeedPlan
+from .version import __version__
+
+_CHUNK = 16  # feeds a worker renders between two reports back
+
+
+@dataclass(frozen=True, slots=True)
+class RenderJob:
+    plan: FeedPlan
+    format: OutputFormat
+    fingerprint: str
+
+    @property
+    def file(self) -> str:
+        return self.format.file_for(self.plan)
+
+
+def fingerprint(plan: FeedPlan, output: OutputFormat, site: Site) -> str:
+    """Changes whenever anything the file is rendered from changes."""
+    parts = (
+        __version__,
+        output.name,
+        repr(site),
+        repr((plan.kind, plan.key, plan.label, plan.slug, plan.path, plan.title)),
+        repr((plan.description, plan.logo, sorted(plan.sources.items()))),
+        *(item.digest for item in plan.items),
+    )
+    return hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def plan_jobs(
+    plans: Sequence[FeedPlan], formats: Sequence[OutputFormat], site: Site
+) -> list[RenderJob]:
+    return [
+        RenderJob(plan, output, fingerprint(plan, output, site))
+        for plan in plans
+        for output in formats
+    ]
+
+
+def still_current(job: RenderJob, before: OutputStamp | None, out_dir: Path) -> bool:
+    """True when the file on disk is the one rendered last time from the same inputs."""
+    if before is None or before.fingerprint != job.fingerprint:
+        return False
+    try:
+        info = (out_dir / job.file).stat()
+    except OSError:
+        return False
+    return (info.st_size, info.st_mtime_ns) == (before.size, before.mtime_ns)
+
+
+def render(jobs: Sequence[RenderJob], site: Site, cache: Cache, workers: int) -> list[OutputFile]:
+    """Render ``jobs`` a few feeds at a time, in worker processes when there are several."""
+    work = partial(_render_part, site=site, cache_path=cache.path)
+    return run_chunks(work, chunks(list(jobs), _CHUNK), workers)
+
+
+def _render_part(jobs: Sequence[RenderJob], site: Site, cache_path: Path) -> list[OutputFile]:
+    """Load the articles these feeds show, render them, let the articles go."""
+    reader = open_reader(cache_path)
+    try:
+        articles = reader.articles(sorted({item.path for job in jobs for item in job.plan.items}))
+    finally:
+        reader.close()
+    return [
+        OutputFile(
+            job.file, job.format.render(job.plan, [articles[i.path] for i in job.plan.items], site)
+        )
+        for job in jobs
+    ]
