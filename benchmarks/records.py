@@ -66,8 +66,14 @@ def _slug(title: str) -> str:
 
 
 def _quirk(rng: random.Random) -> str:
-    """Now and then the corpus's quirks: mojibake, curly quotes, accents."""
-    return rng.choice(["â€œquotedâ€ ", "“quoted” ", "café ", "", "", "", "", "", "", ""])
+    """Now and then the corpus's quirks, about as often as in it: curly quotes in
+    one text in ten, accented letters or mojibake in one in thirty."""
+    roll = rng.random()
+    if roll < 0.01:
+        return "â€œquotedâ€ "
+    if roll < 0.03:
+        return "café "
+    return "“quoted” " if roll < 0.13 else ""
 
 
 def _provider(index: int) -> dict:

@@ -133,8 +133,9 @@ def umask_022() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuildReport, Path]:
     """One build of the shipped seeds with the shipped feed definitions."""
-    out = tmp_path_factory.mktemp("shipped") / "output"
-    return run(SHIPPED_SEEDS, SHIPPED_FEEDS, out), out
+    folder = tmp_path_factory.mktemp("shipped")
+    out = folder / "output"
+    return run(SHIPPED_SEEDS, SHIPPED_FEEDS, out, cache=folder / "cache"), out
 
 
 def three_records(write_record: WriteRecord) -> None:

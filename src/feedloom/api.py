@@ -25,7 +25,7 @@ from .formats import FORMATS
 from .ingest import Ingested, ingest
 from .manifest import MANIFEST, FeedEntry, entry_for, parse_manifest, render_manifest
 from .parallel import default_jobs
-from .publish import PublishResult, publish
+from .publish import PublishResult, finish
 from .records import (
     DEFAULT_MAX_BYTES,
     RecordFile,
@@ -34,7 +34,7 @@ from .records import (
     display_path,
     read_record,
 )
-from .render import plan_jobs, render, still_current
+from .render import plan_jobs, produce, still_current
 from .select import Selection, select
 from .version import __version__
 
@@ -89,6 +89,8 @@ class BuildReport:
     withheld: str = ""
     """Why nothing was published, when nothing was."""
     seconds: float = 0.0
+    timings: tuple[tuple[str, float], ...] = ()
+    """Seconds spent in each stage."""
 
     @property
     def published(self) -> bool:
@@ -195,12 +197,15 @@ def _build(
         return replayed
     jobs = options.jobs or default_jobs()
     settings = parse_settings(config)
+    watch = _Stopwatch()
     read = ingest(files, settings, options.max_record_bytes, cache, jobs, progress)
+    watch.lap("read")
     rejected = _count_rejected(read.diagnostics)
     if options.strict and rejected:
         cache.forget_build(out)
         return _report(read, withheld=f"{rejected} record(s) rejected: nothing written (--strict)")
     selection = select(read.entries, config, include_drafts=options.include_unpublished)
+    watch.lap("select")
     if not selection.plans:
         cache.forget_build(out)
         why = "no article to publish: the published feeds are kept as they are"
@@ -211,15 +216,29 @@ def _build(
     for job in plan_jobs(selection.plans, formats, config.site):
         (kept if still_current(job, before.get(job.file), options.out) else todo).append(job)
     manifest = render_manifest(entry_for(plan, formats) for plan in selection.plans)
-    published = publish(
-        options.out, render(todo, config.site, cache, jobs), manifest, (j.file for j in kept)
-    )
+    results = produce(todo, config.site, cache.path, options.out, jobs)
+    watch.lap("render")
+    published = finish(options.out, results, manifest, (job.file for job in kept))
     fingerprints = {job.file: job.fingerprint for job in (*todo, *kept)}
     fingerprints[MANIFEST] = hashlib.blake2b(manifest).hexdigest()
     cache.save_outputs(out, _stamp_outputs(options.out, fingerprints))
     report = _report(read, selection, published, rendered=len(todo))
     cache.save_build(out, stamp, _storable(report))
-    return report
+    watch.lap("publish")
+    return replace(report, timings=watch.laps)
+
+
+class _Stopwatch:
+    """Seconds spent in each stage, for ``-v`` and for finding where time goes."""
+
+    def __init__(self) -> None:
+        self.laps: tuple[tuple[str, float], ...] = ()
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps += ((stage, now - self._last),)
+        self._last = now
 
 
 def _report(
@@ -296,7 +315,16 @@ def _stamp_outputs(out_dir: Path, fingerprints: dict[str, str]) -> dict[str, Out
 
 def _storable(report: BuildReport) -> dict:
     stored = asdict(report)
-    for key in ("written", "unchanged", "removed", "notices", "seconds", "parsed", "rendered"):
+    for key in (
+        "written",
+        "unchanged",
+        "removed",
+        "notices",
+        "seconds",
+        "parsed",
+        "rendered",
+        "timings",
+    ):
         del stored[key]
     stored["diagnostics"] = [
         [d.path, d.line, d.message, d.severity.value] for d in report.diagnostics

@@ -109,6 +109,11 @@ def build(**options) -> None:
         click.echo(f"feedloom: {report.withheld}", err=True)
     elif verbose:
         _print_files(report)
+        if report.timings:
+            click.echo(
+                "time: " + ", ".join(f"{stage} {secs:.2f} s" for stage, secs in report.timings),
+                err=True,
+            )
     if not quiet:
         click.echo(_summary(report))
     sys.exit(report.exit_status)

@@ -12,7 +12,6 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 from .articles import Entry, ParseSettings, entry_of, normalise
 from .cache import (
@@ -97,7 +96,7 @@ def _parse_all(tasks: Sequence[_Task], settings: ParseSettings, max_bytes: int) 
 
 def _parse(task: _Task, settings: ParseSettings, max_bytes: int) -> Parsed | _Touched:
     file = task.file
-    data = read_bytes(Path(file.path), file.display, max_bytes)
+    data = read_bytes(file.path, file.display, max_bytes)
     if isinstance(data, Diagnostic):  # unreadable now, maybe not next time: never a cache hit
         return Parsed(
             file.path, Stamp(file.display, -1, 0, b""), None, None, encode_diagnostics([data])

@@ -65,14 +65,25 @@ def publish(
     ``kept`` are files this build publishes without having rendered them again
     (their inputs did not change): they count as unchanged, never as stale.
     """
-    before = previously_published(out_dir)
+    return finish(out_dir, write_files(out_dir, files), manifest, kept)
+
+
+def write_files(out_dir: Path, files: Iterable[OutputFile]) -> list[tuple[str, bool]]:
+    """Write each file whose bytes changed; (path, written) for each. Safe in parallel."""
     writer = Writer(out_dir)
+    return [(item.path, writer.write_if_changed(item)) for item in files]
+
+
+def finish(
+    out_dir: Path, results: Iterable[tuple[str, bool]], manifest: bytes, kept: Iterable[str] = ()
+) -> PublishResult:
+    """After the files are written: write the manifest, remove what is no longer published."""
+    before = previously_published(out_dir)
     written, unchanged = [], list(kept)
-    now = set(unchanged)
-    for item in files:
-        now.add(item.path)
-        (written if writer.write_if_changed(item) else unchanged).append(item.path)
-    writer.write_if_changed(OutputFile(MANIFEST, manifest))
+    for path, was_written in results:
+        (written if was_written else unchanged).append(path)
+    Writer(out_dir).write_if_changed(OutputFile(MANIFEST, manifest))
+    now = {*written, *unchanged}
     removed = [path for path in sorted(before - now) if _remove(out_dir, path)]
     return PublishResult(tuple(written), tuple(sorted(unchanged)), tuple(removed))
 

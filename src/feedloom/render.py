@@ -11,16 +11,17 @@ in the worker that renders them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from .cache import Cache, OutputStamp, open_reader
+from .articles import Article
+from .cache import OutputStamp, open_reader
 from .config import Site
 from .formats import OutputFormat
 from .parallel import chunks, run_chunks
-from .publish import OutputFile
+from .publish import OutputFile, write_files
 from .select import FeedPlan
 from .version import __version__
 
@@ -72,22 +73,38 @@ def still_current(job: RenderJob, before: OutputStamp | None, out_dir: Path) -> 
     return (info.st_size, info.st_mtime_ns) == (before.size, before.mtime_ns)
 
 
-def render(jobs: Sequence[RenderJob], site: Site, cache: Cache, workers: int) -> list[OutputFile]:
-    """Render ``jobs`` a few feeds at a time, in worker processes when there are several."""
-    work = partial(_render_part, site=site, cache_path=cache.path)
-    return run_chunks(work, chunks(list(jobs), _CHUNK), workers)
-
-
-def _render_part(jobs: Sequence[RenderJob], site: Site, cache_path: Path) -> list[OutputFile]:
-    """Load the articles these feeds show, render them, let the articles go."""
-    reader = open_reader(cache_path)
-    try:
-        articles = reader.articles(sorted({item.path for job in jobs for item in job.plan.items}))
-    finally:
-        reader.close()
+def render_part(
+    jobs: Sequence[RenderJob], site: Site, articles: Mapping[str, Article]
+) -> list[OutputFile]:
+    """The files of ``jobs``; ``articles`` holds every item they show, by path."""
     return [
         OutputFile(
             job.file, job.format.render(job.plan, [articles[i.path] for i in job.plan.items], site)
         )
         for job in jobs
     ]
+
+
+def produce(
+    jobs: Sequence[RenderJob], site: Site, cache_path: Path, out_dir: Path, workers: int
+) -> list[tuple[str, bool]]:
+    """Render and publish the files of ``jobs``, a few feeds at a time, in parallel.
+
+    Each worker loads the articles of its feeds from the cache, renders them
+    and writes them (atomically, unchanged bytes left alone): neither the
+    articles nor the documents of all feeds are ever in memory at once.
+    Returns (file, written) for each file.
+    """
+    work = partial(_produce_part, site=site, cache_path=cache_path, out_dir=out_dir)
+    return run_chunks(work, chunks(list(jobs), _CHUNK), workers)
+
+
+def _produce_part(
+    jobs: Sequence[RenderJob], site: Site, cache_path: Path, out_dir: Path
+) -> list[tuple[str, bool]]:
+    reader = open_reader(cache_path)
+    try:
+        articles = reader.articles(sorted({item.path for job in jobs for item in job.plan.items}))
+    finally:
+        reader.close()
+    return write_files(out_dir, render_part(jobs, site, articles))
