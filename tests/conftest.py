@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -61,11 +62,21 @@ def write_record(seeds: Path) -> WriteRecord:
     return write
 
 
+CORE_FAMILIES = ("all.yaml", "topics.yaml", "providers.yaml", "categories.yaml")
+
+
 @pytest.fixture
 def feeds_dir(tmp_path: Path) -> Path:
-    """A copy of the shipped feed definitions, safe to edit."""
+    """The shipped site settings and four core families (all, topics, providers,
+    categories), in RSS and Atom: a stable base for tests to edit."""
     target = tmp_path / "feeds"
-    shutil.copytree(SHIPPED_FEEDS, target)
+    target.mkdir()
+    for name in CORE_FAMILIES:
+        shutil.copy(SHIPPED_FEEDS / name, target / name)
+    site = (SHIPPED_FEEDS / "site.yaml").read_text(encoding="utf-8")
+    (target / "site.yaml").write_text(
+        re.sub(r"(?m)^formats:.*$", "formats: [rss, atom]", site), encoding="utf-8"
+    )
     return target
 
 

@@ -91,11 +91,12 @@ def article(n: int, **fields) -> Article:
 # --- the shipped definitions ---------------------------------------------------------
 
 
-def test_shipped_feeds_load_with_four_families():
+def test_shipped_feeds_load_with_four_families_and_a_custom_feed():
     config = load(SHIPPED_FEEDS)
     assert sorted(spec.kind for spec in config.specs) == [
         "all",
         "categories",
+        "custom",
         "providers",
         "topics",
     ]
@@ -109,6 +110,7 @@ def test_shipped_families_group_by_what_their_name_says():
         "topics": "topic",
         "providers": "provider",
         "categories": "category",
+        "custom": None,
     }
 
 
@@ -117,7 +119,7 @@ def test_shipped_site_settings_are_read():
     assert site.title == "A.I. Every Day"
     assert site.base_url == BASE_URL
     assert site.limit == 50
-    assert site.formats == ("rss", "atom")
+    assert site.formats == ("rss", "atom", "json")
     assert site.record_base_url == "https://everyday-cc.github.io/ai/"
 
 

@@ -249,6 +249,7 @@ def _report(
     withheld: str = "",
 ) -> BuildReport:
     duplicates = selection.duplicates if selection else ()
+    warnings = selection.warnings if selection else ()
     return BuildReport(
         records=read.records,
         accepted=len(read.entries),
@@ -261,7 +262,9 @@ def _report(
         removed=published.removed if published else (),
         parsed=read.parsed,
         rendered=rendered,
-        diagnostics=tuple(sorted(read.diagnostics + duplicates, key=lambda d: (d.path, d.line))),
+        diagnostics=tuple(
+            sorted(read.diagnostics + duplicates + warnings, key=lambda d: (d.path, d.line))
+        ),
         withheld=withheld,
     )
 

@@ -55,6 +55,22 @@ class Site:
 
 
 @dataclass(frozen=True, slots=True)
+class Filter:
+    """Which articles a feed takes; an empty part takes every article."""
+
+    topics_any: frozenset[str] = frozenset()
+    topics_all: frozenset[str] = frozenset()
+    providers: frozenset[str] = frozenset()
+    """Provider domains."""
+    categories: frozenset[str] = frozenset()
+    types: frozenset[str] = frozenset()
+    min_quality: float | None = None
+    min_heat: float | None = None
+    within_days: int | None = None
+    """Only articles at most this many days older than the newest record."""
+
+
+@dataclass(frozen=True, slots=True)
 class FeedSpec:
     """A family of feeds: one feed, or one feed per value of ``group_by``."""
 
@@ -67,6 +83,7 @@ class FeedSpec:
     slug: str = ""
     folder: str = ""
     limit: int | None = None
+    filter: Filter | None = None
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
     """The line of each key in the definition file, for messages."""
 
@@ -221,6 +238,63 @@ def _site_keys(known_formats: tuple[str, ...]) -> dict[str, Callable[[Any], Any]
     }
 
 
+def _texts(value: Any) -> frozenset[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+        raise _Bad("must be a list of text")
+    return frozenset(i.strip() for i in items)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _Bad("must be a number")
+    return float(value)
+
+
+def _topics(value: Any) -> dict[str, frozenset[str]]:
+    """A list (any of them), or a mapping with ``any`` and/or ``all``."""
+    if not isinstance(value, dict):
+        return {"topics_any": _texts(value)}
+    unknown = sorted(set(value) - {"any", "all"})
+    if unknown or not value:
+        raise _Bad("must be a list of topics, or a mapping with 'any' and/or 'all'")
+    parts = {}
+    for way in ("any", "all"):
+        if way in value:
+            try:
+                parts[f"topics_{way}"] = _texts(value[way])
+            except _Bad as exc:
+                raise _Bad(f"{way} {exc}") from None
+    return parts
+
+
+_FILTER_KEYS: dict[str, Callable[[Any], Any]] = {
+    "topics": _topics,
+    "providers": _texts,
+    "categories": _texts,
+    "types": _texts,
+    "min_quality": _number,
+    "min_heat": _number,
+    "within_days": _count,
+}
+
+
+def _filter(value: Any) -> Filter:
+    if not isinstance(value, dict) or not value:
+        raise _Bad(f"must be a mapping of {', '.join(_FILTER_KEYS)}")
+    parts: dict[str, Any] = {}
+    for key, raw in value.items():
+        check = _FILTER_KEYS.get(key)
+        if check is None:
+            raise _Bad(f"unknown key {key!r} (known: {', '.join(_FILTER_KEYS)})")
+        try:
+            checked = check(raw)
+        except _Bad as exc:
+            raise _Bad(f"{key} {exc}") from None
+        parts.update(checked if key == "topics" else {key: checked})
+    return Filter(**parts)
+
+
 _SPEC_KEYS: dict[str, Callable[[Any], Any]] = {
     "kind": _name,
     "group_by": _grouping,
@@ -229,7 +303,10 @@ _SPEC_KEYS: dict[str, Callable[[Any], Any]] = {
     "title": _template("site", "label", "key"),
     "description": _template("site", "label", "key"),
     "limit": _count,
+    "filter": _filter,
 }
+# Names at the top of the output folder that feedloom writes itself.
+_RESERVED_ROOT = {"feeds", "index"}
 
 
 @dataclass(slots=True)
@@ -333,6 +410,11 @@ def _load_spec(path: Path, problems: list[Diagnostic]) -> FeedSpec | None:
         return None
     if not grouped:
         values.setdefault("slug", kind)
+        if not values["folder"] and values["slug"] in _RESERVED_ROOT:
+            spec.problem(
+                "slug", f"{values['slug']!r} is taken by feedloom's own files; pick another"
+            )
+            return None
     return FeedSpec(source=str(path), lines=spec.lines, **values)
 
 

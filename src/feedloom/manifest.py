@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from .formats import OutputFormat
 from .select import FeedPlan
+from .text import iso_time
 from .version import __version__
 
 MANIFEST = "feeds.json"
@@ -37,11 +37,6 @@ def entry_for(plan: FeedPlan, formats: Sequence[OutputFormat]) -> FeedEntry:
         newest=iso_time(plan.newest),
         files={f.name: f.file_for(plan) for f in formats},
     )
-
-
-def iso_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with a 'Z', as feed readers and people expect."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def render_manifest(entries: Iterable[FeedEntry]) -> bytes:

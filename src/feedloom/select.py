@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from anyascii import anyascii
 
 from .articles import Image, Provider
-from .config import Config, FeedSpec, Site, limit_of
-from .diagnostics import Diagnostic, notice
+from .config import Config, FeedSpec, Filter, Site, limit_of
+from .diagnostics import Diagnostic, notice, warning
 from .text import MAX_SLUG, is_reserved, short_hash, slugify
 
 
@@ -48,6 +48,10 @@ class Item(Protocol):
     def category(self) -> str | None: ...
     @property
     def type(self) -> str | None: ...
+    @property
+    def quality(self) -> float | None: ...
+    @property
+    def heat(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,8 @@ class Selection:
     """Articles published: drafts and duplicates left out."""
     drafts: int
     duplicates: tuple[Diagnostic, ...]
+    warnings: tuple[Diagnostic, ...] = ()
+    """Feed definitions whose filter matched no article."""
 
 
 def select(articles: Iterable[Item], config: Config, include_drafts: bool = False) -> Selection:
@@ -89,7 +95,7 @@ def select(articles: Iterable[Item], config: Config, include_drafts: bool = Fals
     kept = [a for a in everything if include_drafts or not a.draft]
     unique, duplicates = deduplicate(kept)
     ordered = sorted(unique, key=publication_order)
-    groups = [(spec, _groups(spec, ordered)) for spec in config.specs]
+    groups = [(spec, _groups(spec, _filtered(spec.filter, ordered))) for spec in config.specs]
     slugs = {spec.source: assign_slugs([g.key for g in found]) for spec, found in groups}
     sources = _provider_feeds(groups, slugs)
     plans = tuple(
@@ -97,7 +103,40 @@ def select(articles: Iterable[Item], config: Config, include_drafts: bool = Fals
         for spec, found in groups
         for group in found
     )
-    return Selection(plans, len(unique), len(everything) - len(kept), duplicates)
+    unmatched = tuple(
+        warning(spec.source, spec.lines.get("filter", 1), "the filter matches no article; no feed")
+        for spec, found in groups
+        if spec.filter is not None and not found and ordered
+    )
+    return Selection(plans, len(unique), len(everything) - len(kept), duplicates, unmatched)
+
+
+def _filtered(rule: Filter | None, ordered: list[Item]) -> list[Item]:
+    """The articles a feed definition's filter takes; times count from the newest record."""
+    if rule is None or not ordered:
+        return ordered
+    since = None
+    if rule.within_days is not None:
+        since = ordered[0].published - timedelta(days=rule.within_days)
+    return [item for item in ordered if _matches(rule, item, since)]
+
+
+def _matches(rule: Filter, item: Item, since: datetime | None) -> bool:
+    provider = item.provider.key if item.provider else None
+    return (
+        (not rule.topics_any or not rule.topics_any.isdisjoint(item.topics))
+        and rule.topics_all.issubset(item.topics)
+        and (not rule.providers or provider in rule.providers)
+        and (not rule.categories or item.category in rule.categories)
+        and (not rule.types or item.type in rule.types)
+        and _at_least(item.quality, rule.min_quality)
+        and _at_least(item.heat, rule.min_heat)
+        and (since is None or item.published >= since)
+    )
+
+
+def _at_least(value: float | None, minimum: float | None) -> bool:
+    return minimum is None or (value is not None and value >= minimum)
 
 
 def publication_order(article: Item) -> tuple[float, str]:

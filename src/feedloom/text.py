@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from datetime import datetime
 
 import ftfy
 from anyascii import anyascii
@@ -62,3 +63,8 @@ def is_reserved(slug: str) -> bool:
 def short_hash(key: str) -> str:
     """A stable 8-character tag for ``key``, used to tell apart keys that slugify alike."""
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def iso_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a 'Z' (a UTC time), as feed readers and people expect."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

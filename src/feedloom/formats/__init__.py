@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import atom, rss
+from . import atom, jsonfeed, rss
 from .base import OutputFormat
 
-FORMATS: dict[str, OutputFormat] = {f.name: f for f in (rss.FORMAT, atom.FORMAT)}
+FORMATS: dict[str, OutputFormat] = {f.name: f for f in (rss.FORMAT, atom.FORMAT, jsonfeed.FORMAT)}
 
 __all__ = ["FORMATS", "OutputFormat"]

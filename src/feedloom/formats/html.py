@@ -19,11 +19,9 @@ def item_html(article: Article) -> str:
     if article.images:
         parts.append(f"<p>{_img(article.images[0], article.title)}</p>")
     if article.excerpt:
-        parts.append(f"<p>{escape(article.excerpt)}</p>")
-    where = article.provider.name if article.provider else host_of(article.link)
-    parts.append(
-        f'<p><a href="{escape(article.link)}">Read the full article at {escape(where)}</a></p>'
-    )
+        parts.append(f"<p>{plain_to_html(article.excerpt)}</p>")
+    where = plain_to_html(article.provider.name if article.provider else host_of(article.link))
+    parts.append(f'<p><a href="{escape(article.link)}">Read the full article at {where}</a></p>')
     if article.related:
         items = "".join(f"<li>{_related(r)}</li>" for r in article.related)
         parts.append(f"<p>Related coverage:</p><ul>{items}</ul>")

@@ -1,0 +1,65 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..articles import Article
+from ..config import Site
+from ..select import FeedPlan
+from ..text import iso_time
+from .base import OutputFormat
+from .html import item_html
+
+MEDIA_TYPE = "application/feed+json"
+SUFFIX = ".json"
+VERSION = "https://jsonfeed.org/version/1.1"
+
+
+def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
+    """The feed document; ``articles`` are the plan's items, whole, in its order."""
+    feed: dict[str, Any] = {
+        "version": VERSION,
+        "title": plan.title,
+        "home_page_url": site.link,
+        "feed_url": site.url_for(plan.path + SUFFIX),
+        "description": plan.description,
+        "language": site.language,
+    }
+    logo = plan.logo.url if plan.logo else site.logo
+    if logo:
+        feed["icon"] = logo
+    feed["authors"] = [{"name": site.author}]
+    feed["items"] = [_item(article) for article in articles]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _item(article: Article) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": article.id,
+        "url": article.link,
+        "title": article.title,
+        "content_html": item_html(article),
+    }
+    if article.excerpt:
+        item["summary"] = article.excerpt
+    if article.images:
+        item["image"] = article.images[0].url
+    item["date_published"] = iso_time(article.published)
+    if article.topics:
+        item["tags"] = list(article.topics)
+    if article.provider:
+        author = {"name": article.provider.name}
+        if article.provider.url:
+            author["url"] = article.provider.url
+        item["authors"] = [author]
+    if article.images:
+        item["attachments"] = [
+            {"url": image.url, "mime_type": image.type} for image in article.images
+        ]
+    return item
+
+
+FORMAT = OutputFormat(name="json", suffix=SUFFIX, media_type=MEDIA_TYPE, render=render)
