@@ -22,7 +22,7 @@ from conftest import SHIPPED_FEEDS, SHIPPED_SEEDS, WriteRecord, article_fields
 from feedloom import BuildError, BuildOptions, build, check, list_feeds
 from feedloom.api import BuildReport
 
-MANIFEST_KEYS = {"kind", "key", "title", "slug", "items", "newest", "files"}
+MANIFEST_KEYS = {"kind", "key", "title", "slug", "items", "newest", "headline", "files"}
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 SITE_TITLE = "A.I. Every Day"
 
@@ -164,6 +164,8 @@ def test_layout_has_one_pair_of_files_per_topic_provider_category_and_all(
     assert report.exit_status == 0
     assert set(files_in(out)) == {
         "feeds.json",
+        "index.opml",
+        "index.html",
         *(
             f"{path}.{suffix}"
             for path in (
@@ -200,6 +202,7 @@ def test_manifest_lists_every_feed_with_kind_key_title_slug_items_newest_files(
         "slug": "robotics",
         "items": 1,
         "newest": "2021-03-03T09:02:00Z",
+        "headline": "Article 2",
         "files": {"rss": "topics/robotics.rss", "atom": "topics/robotics.atom"},
     }
 
@@ -272,7 +275,7 @@ def test_same_input_gives_byte_identical_output_in_two_folders(
     run(seeds, feeds_dir, tmp_path / "first")
     run(seeds, feeds_dir, tmp_path / "second")
     first, second = files_in(tmp_path / "first"), files_in(tmp_path / "second")
-    assert len(first) == 17
+    assert len(first) == 19  # 8 feeds in two formats, feeds.json, index.opml, index.html
     assert first == second
 
 

@@ -425,7 +425,7 @@ def test_python_m_feedloom_build_of_shipped_seeds_with_defaults_is_deterministic
     assert SUMMARY.fullmatch(first.stdout.strip()), first.stdout
     out = tmp_path / "output"
     written = files_in(out)
-    assert len(written) == 49  # 24 feeds in two formats, and feeds.json
+    assert len(written) == 51  # 24 feeds in two formats, feeds.json, index.opml, index.html
     assert all(p.stat().st_mode & 0o777 == 0o644 for p in out.rglob("*") if p.is_file())
     second = feedloom_process(tmp_path, "build", "--out", "again", hash_seed="2", tz="America/Adak")
     assert second.returncode == 0, second.stderr

@@ -196,10 +196,11 @@ def test_rss_self_link_is_the_absolute_feed_url(rich_plan, site):
     assert selfs[0].get("type") == "application/rss+xml"
 
 
-def test_rss_channel_link_is_the_site_link_not_the_self_link(rich_plan, site):
+def test_rss_channel_link_is_the_feeds_row_on_the_index_page_not_the_self_link(rich_plan, site):
     home = dataclasses.replace(site, link="https://www.example.org/home/")
     channel = xml(render("rss", rich_plan, home)).find("channel")
-    assert [link.text for link in channel.findall("link")] == ["https://www.example.org/home/"]
+    expected = f"{site.base_url}index.html#{rich_plan.path}"
+    assert [link.text for link in channel.findall("link")] == [expected]
 
 
 def test_rss_last_build_date_is_the_newest_item_time(all_plan, site):
@@ -340,11 +341,14 @@ def test_atom_feed_id_is_the_self_url(rich_plan, site):
     assert selfs[0].get("type") == "application/atom+xml"
 
 
-def test_atom_feed_links_to_the_site(rich_plan, site):
+def test_atom_feed_links_to_its_row_on_the_index_page(rich_plan, site):
     home = dataclasses.replace(site, link="https://www.example.org/home/")
     root = xml(render("atom", rich_plan, home))
     alternates = root.findall(f"{A}link[@rel='alternate']")
-    assert [link.get("href") for link in alternates] == ["https://www.example.org/home/"]
+    assert [link.get("href") for link in alternates] == [
+        f"{site.base_url}index.html#{rich_plan.path}"
+    ]
+    assert [link.get("type") for link in alternates] == ["text/html"]
 
 
 def test_atom_feed_updated_is_the_newest_item_time(all_plan, site):

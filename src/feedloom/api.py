@@ -19,13 +19,15 @@ from pathlib import Path
 
 from .articles import Article, ParseSettings, normalise
 from .cache import Cache, CacheError, OutputStamp
-from .config import SITE_FILE, Config, ConfigError, Overrides, load_config
+from .config import INDEX_OPML, INDEX_PAGE, SITE_FILE, Config, ConfigError, Overrides, load_config
 from .diagnostics import Diagnostic, Severity
 from .formats import FORMATS
+from .formats.index_page import render_index
+from .formats.opml import render_opml
 from .ingest import Ingested, ingest
 from .manifest import MANIFEST, FeedEntry, entry_for, parse_manifest, render_manifest
 from .parallel import default_jobs
-from .publish import PublishResult, finish
+from .publish import OutputFile, PublishResult, finish
 from .records import (
     DEFAULT_MAX_BYTES,
     RecordFile,
@@ -215,17 +217,29 @@ def _build(
     todo, kept = [], []
     for job in plan_jobs(selection.plans, formats, config.site):
         (kept if still_current(job, before.get(job.file), options.out) else todo).append(job)
-    manifest = render_manifest(entry_for(plan, formats) for plan in selection.plans)
     results = produce(todo, config.site, cache.path, options.out, jobs)
     watch.lap("render")
-    published = finish(options.out, results, manifest, (job.file for job in kept))
+    site_files = _site_files([entry_for(plan, formats) for plan in selection.plans], config)
+    published = finish(options.out, results, site_files, (job.file for job in kept))
     fingerprints = {job.file: job.fingerprint for job in (*todo, *kept)}
-    fingerprints[MANIFEST] = hashlib.blake2b(manifest).hexdigest()
+    fingerprints.update((f.path, hashlib.blake2b(f.data).hexdigest()) for f in site_files)
     cache.save_outputs(out, _stamp_outputs(options.out, fingerprints))
     report = _report(read, selection, published, rendered=len(todo))
     cache.save_build(out, stamp, _storable(report))
     watch.lap("publish")
     return replace(report, timings=watch.laps)
+
+
+_SITE_FILES = (MANIFEST, INDEX_OPML, INDEX_PAGE)
+
+
+def _site_files(entries: list[FeedEntry], config: Config) -> list[OutputFile]:
+    """The files about all the feeds: the manifest, the OPML list and the HTML index."""
+    return [
+        OutputFile(MANIFEST, render_manifest(entries)),
+        OutputFile(INDEX_OPML, render_opml(entries, config.site)),
+        OutputFile(INDEX_PAGE, render_index(entries, config.site)),
+    ]
 
 
 class _Stopwatch:
@@ -296,7 +310,7 @@ def _replay(cache: Cache, out: str, stamp: str, out_dir: Path) -> BuildReport | 
         report = _restore(last[1])
     except (KeyError, TypeError, ValueError):
         return None
-    files = tuple(sorted(f for f in outputs if f != MANIFEST))
+    files = tuple(sorted(f for f in outputs if f not in _SITE_FILES))
     return replace(report, unchanged=files, parsed=0, rendered=0)
 
 

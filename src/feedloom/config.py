@@ -20,6 +20,8 @@ from .records import parse_mapping
 from .urls import clean_url
 
 SITE_FILE = "site.yaml"
+INDEX_PAGE = "index.html"
+INDEX_OPML = "index.opml"
 GROUPINGS = ("topic", "provider", "category", "type")
 
 
@@ -40,7 +42,7 @@ class Site:
     """Where the output folder is published; ends with '/'."""
     description: str = ""
     link: str = ""
-    """The site the feeds belong to; defaults to ``base_url``."""
+    """The site the feeds belong to, linked from the index page; defaults to ``base_url``."""
     language: str = "en"
     limit: int = 50
     formats: tuple[str, ...] = ("rss", "atom")
@@ -52,6 +54,10 @@ class Site:
 
     def url_for(self, relative: str) -> str:
         return self.base_url + relative
+
+    def index_url(self, anchor: str = "") -> str:
+        """The HTML index of the feeds (index.html), at a feed's row when given its path."""
+        return self.url_for(INDEX_PAGE) + (f"#{anchor}" if anchor else "")
 
 
 @dataclass(frozen=True, slots=True)

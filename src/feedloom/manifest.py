@@ -24,6 +24,8 @@ class FeedEntry:
     slug: str
     items: int
     newest: str
+    headline: str
+    """The newest item's title."""
     files: dict[str, str]
 
 
@@ -35,6 +37,7 @@ def entry_for(plan: FeedPlan, formats: Sequence[OutputFormat]) -> FeedEntry:
         slug=plan.slug,
         items=len(plan.items),
         newest=iso_time(plan.newest),
+        headline=plan.items[0].title,
         files={f.name: f.file_for(plan) for f in formats},
     )
 
@@ -50,6 +53,7 @@ def render_manifest(entries: Iterable[FeedEntry]) -> bytes:
                 "slug": e.slug,
                 "items": e.items,
                 "newest": e.newest,
+                "headline": e.headline,
                 "files": e.files,
             }
             for e in entries
@@ -73,6 +77,7 @@ def parse_manifest(data: bytes) -> list[FeedEntry]:
                 slug=str(f["slug"]),
                 items=int(f["items"]),
                 newest=str(f["newest"]),
+                headline=str(f.get("headline", "")),
                 files={str(k): str(v) for k, v in dict(f["files"]).items()},
             )
             for f in document["feeds"]

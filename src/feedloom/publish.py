@@ -65,7 +65,7 @@ def publish(
     ``kept`` are files this build publishes without having rendered them again
     (their inputs did not change): they count as unchanged, never as stale.
     """
-    return finish(out_dir, write_files(out_dir, files), manifest, kept)
+    return finish(out_dir, write_files(out_dir, files), [OutputFile(MANIFEST, manifest)], kept)
 
 
 def write_files(out_dir: Path, files: Iterable[OutputFile]) -> list[tuple[str, bool]]:
@@ -75,15 +75,24 @@ def write_files(out_dir: Path, files: Iterable[OutputFile]) -> list[tuple[str, b
 
 
 def finish(
-    out_dir: Path, results: Iterable[tuple[str, bool]], manifest: bytes, kept: Iterable[str] = ()
+    out_dir: Path,
+    results: Iterable[tuple[str, bool]],
+    site_files: Iterable[OutputFile],
+    kept: Iterable[str] = (),
 ) -> PublishResult:
-    """After the files are written: write the manifest, remove what is no longer published."""
+    """After the feeds: write the site's own files (the manifest last), remove stale feeds.
+
+    The manifest is written after every feed it lists, so a build stopped
+    half-way leaves a manifest that lists only files that exist.
+    """
     before = previously_published(out_dir)
     written, unchanged = [], list(kept)
     for path, was_written in results:
         (written if was_written else unchanged).append(path)
-    Writer(out_dir).write_if_changed(OutputFile(MANIFEST, manifest))
     now = {*written, *unchanged}
+    writer = Writer(out_dir)
+    for item in sorted(site_files, key=lambda f: f.path == MANIFEST):
+        writer.write_if_changed(item)
     removed = [path for path in sorted(before - now) if _remove(out_dir, path)]
     return PublishResult(tuple(written), tuple(sorted(unchanged)), tuple(removed))
 

@@ -24,7 +24,7 @@ def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
     feed = start_feed(plan, site, self_url, MEDIA_TYPE)
     load_entry_links(feed)
     feed.id(self_url)
-    feed.link(href=site.link, rel="alternate", type="text/html")
+    feed.link(href=site.index_url(plan.path), rel="alternate", type="text/html")
     # Entries without a provider fall back to the feed's author, which Atom requires.
     feed.author(name=site.author)
     _head_image(feed, plan, site)
@@ -65,4 +65,6 @@ def _entry(feed: FeedGenerator, article: Article) -> None:
         entry.category(term=topic)
 
 
-FORMAT = OutputFormat(name="atom", suffix=SUFFIX, media_type=MEDIA_TYPE, render=render)
+FORMAT = OutputFormat(
+    name="atom", suffix=SUFFIX, media_type=MEDIA_TYPE, render=render, label="Atom"
+)

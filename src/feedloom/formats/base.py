@@ -19,6 +19,8 @@ class OutputFormat:
     suffix: str
     media_type: str
     render: Renderer
+    label: str
+    """What people call it: RSS, Atom, JSON Feed."""
 
     def file_for(self, plan: FeedPlan) -> str:
         """The feed's file, relative to the output folder."""

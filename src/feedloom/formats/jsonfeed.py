@@ -23,7 +23,7 @@ def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": plan.title,
-        "home_page_url": site.link,
+        "home_page_url": site.index_url(plan.path),
         "feed_url": site.url_for(plan.path + SUFFIX),
         "description": plan.description,
         "language": site.language,
@@ -62,4 +62,6 @@ def _item(article: Article) -> dict[str, Any]:
     return item
 
 
-FORMAT = OutputFormat(name="json", suffix=SUFFIX, media_type=MEDIA_TYPE, render=render)
+FORMAT = OutputFormat(
+    name="json", suffix=SUFFIX, media_type=MEDIA_TYPE, render=render, label="JSON Feed"
+)

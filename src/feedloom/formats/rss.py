@@ -25,7 +25,7 @@ def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
     feed = start_feed(plan, site, site.url_for(plan.path + SUFFIX), MEDIA_TYPE)
     feed.load_extension("media", atom=False, rss=True)
     feed.generator(f"feedloom {__version__}")  # RSS has no version attribute
-    feed.link(href=site.link, rel="alternate")
+    feed.link(href=site.index_url(plan.path), rel="alternate")
     feed.lastBuildDate(plan.newest)
     feed.ttl(site.ttl)
     _channel_image(feed, plan, site)
@@ -35,13 +35,14 @@ def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
 
 
 def _channel_image(feed: FeedGenerator, plan: FeedPlan, site: Site) -> None:
-    logo = plan.logo
+    """The provider's logo, else the site's; RSS wants its link to be the channel's link."""
+    logo, home = plan.logo, site.index_url(plan.path)
     if logo is not None:
         fits = (logo.width or 0) <= _MAX_IMAGE_WIDTH and (logo.height or 0) <= _MAX_IMAGE_HEIGHT
         width, height = (_text(logo.width), _text(logo.height)) if fits else (None, None)
-        feed.image(url=logo.url, title=plan.title, link=site.link, width=width, height=height)
+        feed.image(url=logo.url, title=plan.title, link=home, width=width, height=height)
     elif site.logo:
-        feed.image(url=site.logo, title=plan.title, link=site.link)
+        feed.image(url=site.logo, title=plan.title, link=home)
 
 
 def _item(feed: FeedGenerator, article: Article, plan: FeedPlan, site: Site) -> None:
@@ -78,4 +79,4 @@ def _text(number: int | None) -> str | None:
     return None if number is None else str(number)
 
 
-FORMAT = OutputFormat(name="rss", suffix=SUFFIX, media_type=MEDIA_TYPE, render=render)
+FORMAT = OutputFormat(name="rss", suffix=SUFFIX, media_type=MEDIA_TYPE, render=render, label="RSS")
