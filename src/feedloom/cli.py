@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import click
 
-from . import api
+from . import api, watch
 from .config import ConfigError
 from .diagnostics import Severity
 from .formats import FORMATS
@@ -93,14 +94,25 @@ _QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only rejected r
 @click.option("--no-cache", is_flag=True, help="Read and render everything; keep no cache.")
 @_QUIET
 @click.option("-v", "--verbose", is_flag=True, help="Also list every file written and removed.")
+@click.option(
+    "--watch", "watching", is_flag=True, help="Rebuild whenever records or definitions change."
+)
 def build(**options) -> None:
     """Build every feed from the records."""
-    quiet, verbose = options.pop("quiet"), options.pop("verbose")
+    quiet, verbose, watching = options.pop("quiet"), options.pop("verbose"), options.pop("watching")
     if options.pop("no_cache"):
         options["cache"] = None
     options["formats"] = options["formats"] or None
+    build_options = api.BuildOptions(**options)
+    if watching:
+        _build_and_watch(build_options, quiet, verbose)
     with _failures(), _progress(enabled=not quiet) as progress:
-        report = api.build(api.BuildOptions(**options), progress)
+        report = api.build(build_options, progress)
+    _show(report, quiet, verbose)
+    sys.exit(report.exit_status)
+
+
+def _show(report: api.BuildReport, quiet: bool, verbose: bool) -> None:
     if not quiet:
         for line in report.notices:
             click.echo(f"feedloom: {line}", err=True)
@@ -116,7 +128,26 @@ def build(**options) -> None:
             )
     if not quiet:
         click.echo(_summary(report))
-    sys.exit(report.exit_status)
+
+
+def _build_and_watch(options: api.BuildOptions, quiet: bool, verbose: bool) -> None:
+    """Build, then rebuild on every change until Ctrl-C; mistakes are shown, not fatal."""
+
+    def show(outcome: watch.Outcome) -> None:
+        if isinstance(outcome, ConfigError):
+            for problem in outcome.problems:
+                click.echo(str(problem), err=True)
+        elif isinstance(outcome, Exception):
+            click.echo(f"feedloom: {outcome}", err=True)
+        else:
+            _show(outcome, quiet, verbose)
+
+    since = watch.snapshot(options)
+    show(watch.rebuild(options))
+    click.echo(f"watching {options.seeds} and {options.feeds} (Ctrl-C to stop)", err=True)
+    with suppress(KeyboardInterrupt):
+        watch.watch(options, since, show, threading.Event())
+    sys.exit(0)
 
 
 @main.command()
