@@ -179,7 +179,10 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
         try:
             report = _build(options, config, files, cache, progress)
         except sqlite3.DatabaseError as exc:  # damaged while in use: start afresh once
-            cache.reset(f"cache: {exc}; starting a new one")
+            try:
+                cache.reset(f"cache: {exc}; starting a new one")
+            except CacheError as problem:
+                raise BuildError(str(problem)) from None
             report = _build(options, config, files, cache, progress)
         report = replace(report, notices=(*cache.notices, *report.notices))
     return replace(report, seconds=time.perf_counter() - started)
@@ -289,7 +292,8 @@ def _report(
 def _input_stamp(options: BuildOptions, config: Config, files: list[RecordFile]) -> str:
     """Changes whenever anything the build reads changes: records, definitions, options."""
     digest = hashlib.blake2b()
-    settings = (__version__, config, options.include_unpublished, options.max_record_bytes)
+    settings = (__version__, config, options.include_unpublished, options.strict)
+    settings += (options.max_record_bytes,)
     digest.update(repr(settings).encode("utf-8", "surrogatepass"))
     for f in files:
         digest.update(
@@ -367,7 +371,7 @@ def _require_folder(seeds: Path) -> None:
 def _require_cache_outside_output(options: BuildOptions) -> None:
     if options.cache is None:
         return
-    cache, out = options.cache.absolute(), options.out.absolute()
+    cache, out = options.cache.resolve(), options.out.resolve()
     if cache == out or out in cache.parents:
         raise BuildError(f"{options.cache}: the cache may not be inside the output folder")
 

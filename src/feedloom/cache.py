@@ -30,7 +30,7 @@ from .diagnostics import Diagnostic, Severity
 from .version import __version__
 
 CACHE_FILE = "cache.sqlite"
-SCHEMA = 1
+SCHEMA = 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -83,13 +83,13 @@ class OutputStamp:
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
-    key TEXT PRIMARY KEY, display TEXT NOT NULL, size INTEGER NOT NULL,
+    key BLOB PRIMARY KEY, display BLOB NOT NULL, size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, hash BLOB NOT NULL,
     entry BLOB, article BLOB, diagnostics BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS outputs (
-    out TEXT NOT NULL, file TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    out BLOB NOT NULL, file TEXT NOT NULL, fingerprint TEXT NOT NULL,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, PRIMARY KEY (out, file));
-CREATE TABLE IF NOT EXISTS builds (out TEXT PRIMARY KEY, stamp TEXT NOT NULL, report TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS builds (out BLOB PRIMARY KEY, stamp TEXT NOT NULL, report TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS records_by_display ON records (display);
 """
 
@@ -150,14 +150,15 @@ class Cache:
     def stamps(self) -> dict[str, Stamp]:
         rows = self._db.execute("SELECT key, display, size, mtime_ns, hash FROM records")
         return {
-            key: Stamp(display, size, mtime, digest) for key, display, size, mtime, digest in rows
+            _name(key): Stamp(_name(display), size, mtime, digest)
+            for key, display, size, mtime, digest in rows
         }
 
     def save(self, parsed: Iterable[Parsed]) -> None:
         rows = (
             (
-                p.key,
-                p.stamp.display,
+                _blob(p.key),
+                _blob(p.stamp.display),
                 p.stamp.size,
                 p.stamp.mtime_ns,
                 p.stamp.hash,
@@ -174,13 +175,13 @@ class Cache:
 
     def touch(self, stamps: Iterable[tuple[str, Stamp]]) -> None:
         """Record new times of files whose content turned out unchanged."""
-        rows = ((s.size, s.mtime_ns, key) for key, s in stamps)
+        rows = ((s.size, s.mtime_ns, _blob(key)) for key, s in stamps)
         with self._db:
             self._db.executemany("UPDATE records SET size = ?, mtime_ns = ? WHERE key = ?", rows)
 
     def forget(self, keys: Iterable[str]) -> None:
         with self._db:
-            self._db.executemany("DELETE FROM records WHERE key = ?", ((k,) for k in keys))
+            self._db.executemany("DELETE FROM records WHERE key = ?", ((_blob(k),) for k in keys))
 
     def outcomes(self) -> Iterator[Outcome]:
         """Every cached record's outcome, in the order of their keys."""
@@ -196,7 +197,7 @@ class Cache:
         """Whole articles by their display path (what Entry.path holds)."""
         found: dict[str, Article] = {}
         for start in range(0, len(paths), 500):
-            chunk = paths[start : start + 500]
+            chunk = [_blob(path) for path in paths[start : start + 500]]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
                 f"SELECT article FROM records WHERE display IN ({marks})", chunk
@@ -212,18 +213,19 @@ class Cache:
 
     def output_stamps(self, out: str) -> dict[str, OutputStamp]:
         rows = self._db.execute(
-            "SELECT file, fingerprint, size, mtime_ns FROM outputs WHERE out = ?", (out,)
+            "SELECT file, fingerprint, size, mtime_ns FROM outputs WHERE out = ?", (_blob(out),)
         )
         return {file: OutputStamp(fp, size, mtime) for file, fp, size, mtime in rows}
 
     def save_outputs(self, out: str, stamps: dict[str, OutputStamp]) -> None:
-        rows = ((out, f, s.fingerprint, s.size, s.mtime_ns) for f, s in stamps.items())
+        rows = ((_blob(out), f, s.fingerprint, s.size, s.mtime_ns) for f, s in stamps.items())
         with self._db:
-            self._db.execute("DELETE FROM outputs WHERE out = ?", (out,))
+            self._db.execute("DELETE FROM outputs WHERE out = ?", (_blob(out),))
             self._db.executemany("INSERT INTO outputs VALUES (?, ?, ?, ?, ?)", rows)
 
     def last_build(self, out: str) -> tuple[str, dict] | None:
-        row = self._db.execute("SELECT stamp, report FROM builds WHERE out = ?", (out,)).fetchone()
+        query = "SELECT stamp, report FROM builds WHERE out = ?"
+        row = self._db.execute(query, (_blob(out),)).fetchone()
         if row is None:
             return None
         try:
@@ -234,18 +236,32 @@ class Cache:
     def save_build(self, out: str, stamp: str, report: dict) -> None:
         with self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO builds VALUES (?, ?, ?)", (out, stamp, json.dumps(report))
+                "INSERT OR REPLACE INTO builds VALUES (?, ?, ?)",
+                (_blob(out), stamp, json.dumps(report)),
             )
 
     def forget_build(self, out: str) -> None:
         with self._db:
-            self._db.execute("DELETE FROM builds WHERE out = ?", (out,))
+            self._db.execute("DELETE FROM builds WHERE out = ?", (_blob(out),))
+
+
+def _blob(name: str) -> bytes:
+    """A path as SQLite stores it: file names need not be valid UTF-8."""
+    return name.encode("utf-8", "surrogateescape")
+
+
+def _name(blob: bytes) -> str:
+    return blob.decode("utf-8", "surrogateescape")
 
 
 def _remove_database(path: Path) -> None:
     for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        with contextlib.suppress(FileNotFoundError):
+        try:
             part.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise CacheError(f"cannot replace the damaged cache {part}: {exc.strerror}") from None
 
 
 @contextlib.contextmanager
@@ -265,12 +281,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def open_reader(path: Path) -> Cache:
-    """A connection for a worker process that only reads articles."""
-    reader = Cache.__new__(Cache)
-    reader.path, reader.notices = path, []
-    reader._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    return reader
+def attach(path: Path, read_only: bool = False) -> Cache:
+    """Another connection to a cache the parent process opened (and checked), for a worker."""
+    other = Cache.__new__(Cache)
+    other.path, other.notices = path, []
+    mode = "ro" if read_only else "rw"
+    other._db = sqlite3.connect(f"file:{path}?mode={mode}", uri=True, timeout=60)
+    return other
 
 
 # --- codecs: plain tuples through marshal, the fastest safe format in the stdlib -------

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from . import api, watch
+from . import serve as preview
 from .config import ConfigError
 from .diagnostics import Severity
 from .formats import FORMATS
@@ -191,7 +192,7 @@ def _failures() -> Iterator[None]:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         sys.exit(EXIT_USAGE)
-    except (api.BuildError, PublishError, ManifestError) as exc:
+    except (api.BuildError, PublishError, ManifestError, preview.ServeError) as exc:
         click.echo(f"feedloom: {exc}", err=True)
         sys.exit(EXIT_FAILED)
 
@@ -245,3 +246,33 @@ def _summary(report: api.BuildReport) -> str:
         f"{report.feeds} feeds in {files} files: {len(report.written)} written, "
         f"{len(report.unchanged)} unchanged, {len(report.removed)} removed; {report.seconds:.2f} s"
     )
+
+
+@main.command()
+@_OUT
+@click.option(
+    "--bind",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback exposes the folder to the network.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on; 0 for any free one.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Log no requests.")
+def serve(out: Path, bind: str, port: int, quiet: bool) -> None:
+    """Preview the output folder over HTTP, until Ctrl-C."""
+
+    def log(line: str) -> None:
+        click.echo(line, err=True)
+
+    with _failures():
+        server = preview.make_server(out, bind, port, None if quiet else log)
+    if preview.exposed(server):
+        click.echo(f"feedloom: warning: {out} is exposed to the network on {bind}", err=True)
+    click.echo(f"serving {out} at {preview.url(server)} (Ctrl-C to stop)")
+    preview.run(server)

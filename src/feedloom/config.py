@@ -64,12 +64,12 @@ class Site:
 class Filter:
     """Which articles a feed takes; an empty part takes every article."""
 
-    topics_any: frozenset[str] = frozenset()
-    topics_all: frozenset[str] = frozenset()
-    providers: frozenset[str] = frozenset()
+    topics_any: tuple[str, ...] = ()
+    topics_all: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
     """Provider domains."""
-    categories: frozenset[str] = frozenset()
-    types: frozenset[str] = frozenset()
+    categories: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
     min_quality: float | None = None
     min_heat: float | None = None
     within_days: int | None = None
@@ -244,11 +244,12 @@ def _site_keys(known_formats: tuple[str, ...]) -> dict[str, Callable[[Any], Any]
     }
 
 
-def _texts(value: Any) -> frozenset[str]:
+def _texts(value: Any) -> tuple[str, ...]:
+    """Sorted and unique: a definition's repr must not depend on hashing (it is fingerprinted)."""
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
         raise _Bad("must be a list of text")
-    return frozenset(i.strip() for i in items)
+    return tuple(sorted({i.strip() for i in items}))
 
 
 def _number(value: Any) -> float:
@@ -257,7 +258,7 @@ def _number(value: Any) -> float:
     return float(value)
 
 
-def _topics(value: Any) -> dict[str, frozenset[str]]:
+def _topics(value: Any) -> dict[str, tuple[str, ...]]:
     """A list (any of them), or a mapping with ``any`` and/or ``all``."""
     if not isinstance(value, dict):
         return {"topics_any": _texts(value)}

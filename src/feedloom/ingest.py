@@ -12,18 +12,20 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from .articles import Entry, ParseSettings, entry_of, normalise
 from .cache import (
     Cache,
     Parsed,
     Stamp,
+    attach,
     encode_article,
     encode_diagnostics,
     encode_entry,
 )
 from .diagnostics import Diagnostic
-from .parallel import chunks, run_chunks
+from .parallel import chunks, each_part
 from .records import RecordFile, parse_record, read_bytes
 
 _CHUNK = 256  # records a worker parses between two reports back
@@ -64,20 +66,20 @@ def ingest(
     known = cache.stamps()
     tasks = [task for task in map(partial(_task, known), files) if task is not None]
     counter = _Counter(len(files) - len(tasks), len(files), progress)
-    work = partial(_parse_all, settings=settings, max_bytes=max_bytes)
-    results = run_chunks(work, chunks(tasks, _CHUNK), jobs, counter.add)
-    parsed = [r for r in results if isinstance(r, Parsed)]
-    cache.save(parsed)
-    cache.touch((r.key, r.stamp) for r in results if isinstance(r, _Touched))
+    work = partial(_parse_part, settings=settings, max_bytes=max_bytes, cache_path=cache.path)
+    parts = chunks(tasks, _CHUNK)
+    parsed = 0
+    for number, results in each_part(work, parts, jobs):
+        parsed += sum(results)
+        counter.add(len(parts[number]))
     present = {f.path for f in files}
     cache.forget(key for key in known if key not in present)
-    outcomes = list(cache.outcomes())
-    return Ingested(
-        records=len(files),
-        entries=tuple(o.entry for o in outcomes if o.entry is not None),
-        diagnostics=tuple(d for o in outcomes for d in o.diagnostics),
-        parsed=len(parsed),
-    )
+    entries, diagnostics = [], []
+    for outcome in cache.outcomes():
+        if outcome.entry is not None:
+            entries.append(outcome.entry)
+        diagnostics.extend(outcome.diagnostics)
+    return Ingested(len(files), tuple(entries), tuple(diagnostics), parsed)
 
 
 def _task(known: dict[str, Stamp], file: RecordFile) -> _Task | None:
@@ -90,8 +92,23 @@ def _task(known: dict[str, Stamp], file: RecordFile) -> _Task | None:
     return _Task(file, old.hash)
 
 
-def _parse_all(tasks: Sequence[_Task], settings: ParseSettings, max_bytes: int) -> list:
-    return [_parse(task, settings, max_bytes) for task in tasks]
+def _parse_part(
+    tasks: Sequence[_Task], settings: ParseSettings, max_bytes: int, cache_path: Path
+) -> list[int]:
+    """Parse a part of the records and store the results: [how many were parsed].
+
+    Each worker writes its own results to the cache (SQLite lets one writer
+    in at a time, briefly), so results never travel back to the parent.
+    """
+    results = [_parse(task, settings, max_bytes) for task in tasks]
+    fresh = [r for r in results if isinstance(r, Parsed)]
+    writer = attach(cache_path)
+    try:
+        writer.save(fresh)
+        writer.touch((r.key, r.stamp) for r in results if isinstance(r, _Touched))
+    finally:
+        writer.close()
+    return [len(fresh)]
 
 
 def _parse(task: _Task, settings: ParseSettings, max_bytes: int) -> Parsed | _Touched:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TypeVar
 
@@ -25,33 +25,29 @@ def chunks(items: Sequence[Item], size: int) -> list[Sequence[Item]]:
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-def run_chunks(
-    work: Callable[[Sequence[Item]], list[Result]],
-    parts: list[Sequence[Item]],
-    jobs: int,
-    done: Callable[[int], None] | None = None,
-) -> list[Result]:
-    """``work`` applied to every part, results concatenated in the parts' order.
+def each_part(
+    work: Callable[[Sequence[Item]], list[Result]], parts: list[Sequence[Item]], jobs: int
+) -> Iterator[tuple[int, list[Result]]]:
+    """(part number, its results) for every part, as the parts finish.
 
-    With one job, or one part, everything runs here: the same function over
-    the same parts, so a parallel run gives what a serial one does.
-    ``done`` is told how many items each finished part held.
+    With one job, or one part, everything runs here, in order: the same
+    function over the same parts, so a parallel run gives what a serial one does.
     """
     if jobs <= 1 or len(parts) <= 1:
-        results: list[Result] = []
-        for part in parts:
-            results.extend(work(part))
-            if done:
-                done(len(part))
-        return results
-    finished: dict[int, list[Result]] = {}
+        for number, part in enumerate(parts):
+            yield number, work(part)
+        return
     with ProcessPoolExecutor(max_workers=min(jobs, len(parts)), mp_context=_context()) as pool:
         futures = {pool.submit(work, part): number for number, part in enumerate(parts)}
         for future in as_completed(futures):
-            number = futures[future]
-            finished[number] = future.result()
-            if done:
-                done(len(parts[number]))
+            yield futures[future], future.result()
+
+
+def run_chunks(
+    work: Callable[[Sequence[Item]], list[Result]], parts: list[Sequence[Item]], jobs: int
+) -> list[Result]:
+    """``work`` applied to every part, results concatenated in the parts' order."""
+    finished = dict(each_part(work, parts, jobs))
     return [result for number in range(len(parts)) for result in finished[number]]
 
 

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from .articles import Article
-from .cache import OutputStamp, open_reader
+from .cache import OutputStamp, attach
 from .config import Site
 from .formats import OutputFormat
 from .parallel import chunks, run_chunks
@@ -102,7 +102,7 @@ def produce(
 def _produce_part(
     jobs: Sequence[RenderJob], site: Site, cache_path: Path, out_dir: Path
 ) -> list[tuple[str, bool]]:
-    reader = open_reader(cache_path)
+    reader = attach(cache_path, read_only=True)
     try:
         articles = reader.articles(sorted({item.path for job in jobs for item in job.plan.items}))
     finally:

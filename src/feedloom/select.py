@@ -124,8 +124,8 @@ def _filtered(rule: Filter | None, ordered: list[Item]) -> list[Item]:
 def _matches(rule: Filter, item: Item, since: datetime | None) -> bool:
     provider = item.provider.key if item.provider else None
     return (
-        (not rule.topics_any or not rule.topics_any.isdisjoint(item.topics))
-        and rule.topics_all.issubset(item.topics)
+        (not rule.topics_any or any(topic in item.topics for topic in rule.topics_any))
+        and all(topic in item.topics for topic in rule.topics_all)
         and (not rule.providers or provider in rule.providers)
         and (not rule.categories or item.category in rule.categories)
         and (not rule.types or item.type in rule.types)
