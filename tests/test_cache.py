@@ -84,7 +84,7 @@ def clean_build(seeds: Path, feeds: Path, folder: Path, **options: Any) -> dict[
 
 
 def cached_keys(cache: Path) -> set[str]:
-    """The record keys (absolute paths, stored as bytes) the cache holds, read with sqlite3."""
+    """The record keys (absolute paths; bytes for names that are not UTF-8), via sqlite3."""
     db = sqlite3.connect(cache / CACHE_FILE)
     try:
         return {os.fsdecode(key) for (key,) in db.execute("SELECT key FROM records")}
@@ -265,7 +265,7 @@ def test_touching_a_record_parses_nothing_and_writes_nothing(write_record, seeds
         rows = db.execute("SELECT key, mtime_ns FROM records").fetchall()
     finally:
         db.close()
-    assert {mtime for key, mtime in rows if key.endswith(b"/two.md")} == {new_mtime}
+    assert {mtime for key, mtime in rows if os.fsdecode(key).endswith("/two.md")} == {new_mtime}
 
 
 def test_same_size_edit_is_caught_by_the_content_hash(write_record, seeds, feeds_dir, out):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -380,6 +379,8 @@ def _require_cache_outside_output(options: BuildOptions) -> None:
 def _open_cache(options: BuildOptions, config: Config) -> Iterator[Cache]:
     """The cache, or a throwaway one in a temporary folder for --no-cache."""
     settings = repr((parse_settings(config), options.max_record_bytes))
+    import tempfile  # only --no-cache needs it; a build with nothing new should not load it
+
     with tempfile.TemporaryDirectory(prefix="feedloom-") as scratch:
         folder = options.cache if options.cache is not None else Path(scratch)
         try:

@@ -7,14 +7,11 @@ rejected with one diagnostic naming the line of the offending field.
 
 from __future__ import annotations
 
-import email.utils
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
-
-from dateutil import parser as dateparser
 
 from .diagnostics import Diagnostic, error, warning
 from .records import Record
@@ -315,8 +312,10 @@ def _parse_rfc822(text: str) -> datetime | None:
     zone = text.rsplit(None, 1)[-1]
     if zone.upper() not in _RFC822_ZONES and not _NUMERIC_ZONE.fullmatch(zone):
         return None
+    from email.utils import parsedate_to_datetime  # loaded on first use, like dateutil
+
     try:
-        return email.utils.parsedate_to_datetime(text)
+        return parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
@@ -331,9 +330,11 @@ def _parse_date_loosely(text: str) -> datetime | None:
     different defaults and requiring the same day keeps "12" or "March" from
     becoming a date made up from the defaults.
     """
+    from dateutil import parser  # loaded on first use: most dates are ISO 8601
+
     try:
-        first, second = (dateparser.parse(text, default=d) for d in _DEFAULTS)
-    except (ValueError, OverflowError, dateparser.ParserError):
+        first, second = (parser.parse(text, default=d) for d in _DEFAULTS)
+    except (ValueError, OverflowError, parser.ParserError):
         return None
     return first if first == second else None
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 
 from . import api, watch
-from . import serve as preview
 from .config import ConfigError
 from .diagnostics import Severity
 from .formats import FORMATS
@@ -184,15 +183,15 @@ def list_(out: Path) -> None:
 
 
 @contextmanager
-def _failures() -> Iterator[None]:
-    """Turn the API's errors into one clear line each and an exit status; no traceback."""
+def _failures(*also: type[Exception]) -> Iterator[None]:
+    """Turn the API's errors (and ``also``) into one clear line each and an exit status."""
     try:
         yield
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         sys.exit(EXIT_USAGE)
-    except (api.BuildError, PublishError, ManifestError, preview.ServeError) as exc:
+    except (api.BuildError, PublishError, ManifestError, *also) as exc:
         click.echo(f"feedloom: {exc}", err=True)
         sys.exit(EXIT_FAILED)
 
@@ -266,11 +265,12 @@ def _summary(report: api.BuildReport) -> str:
 @click.option("-q", "--quiet", is_flag=True, help="Log no requests.")
 def serve(out: Path, bind: str, port: int, quiet: bool) -> None:
     """Preview the output folder over HTTP, until Ctrl-C."""
+    from . import serve as preview  # only this command needs a web server
 
     def log(line: str) -> None:
         click.echo(line, err=True)
 
-    with _failures():
+    with _failures(preview.ServeError):
         server = preview.make_server(out, bind, port, None if quiet else log)
     if preview.exposed(server):
         click.echo(f"feedloom: warning: {out} is exposed to the network on {bind}", err=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -37,6 +38,8 @@ def each_part(
         for number, part in enumerate(parts):
             yield number, work(part)
         return
+    from concurrent.futures import ProcessPoolExecutor, as_completed  # only when it pays
+
     with ProcessPoolExecutor(max_workers=min(jobs, len(parts)), mp_context=_context()) as pool:
         futures = {pool.submit(work, part): number for number, part in enumerate(parts)}
         for future in as_completed(futures):
@@ -51,8 +54,10 @@ def run_chunks(
     return [result for number in range(len(parts)) for result in finished[number]]
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> BaseContext:
     """fork where it is safe (Linux): workers start at once, with every module loaded."""
+    import multiprocessing
+
     if sys.platform.startswith("linux"):
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()

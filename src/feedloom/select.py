@@ -13,14 +13,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Protocol
-
-from anyascii import anyascii
 
 from .articles import Image, Provider
 from .config import Config, FeedSpec, Filter, Site, limit_of
 from .diagnostics import Diagnostic, notice, warning
-from .text import MAX_SLUG, is_reserved, short_hash, slugify
+from .text import MAX_SLUG, is_reserved, short_hash, slugify, transliterate
 
 
 class Item(Protocol):
@@ -94,7 +93,7 @@ def select(articles: Iterable[Item], config: Config, include_drafts: bool = Fals
     everything = list(articles)
     kept = [a for a in everything if include_drafts or not a.draft]
     unique, duplicates = deduplicate(kept)
-    ordered = sorted(unique, key=publication_order)
+    ordered = newest_first(unique, tie="link")
     groups = [(spec, _groups(spec, _filtered(spec.filter, ordered))) for spec in config.specs]
     slugs = {spec.source: assign_slugs([g.key for g in found]) for spec, found in groups}
     sources = _provider_feeds(groups, slugs)
@@ -139,9 +138,13 @@ def _at_least(value: float | None, minimum: float | None) -> bool:
     return minimum is None or (value is not None and value >= minimum)
 
 
-def publication_order(article: Item) -> tuple[float, str]:
-    """Newest first; articles published at the same moment by link."""
-    return (-article.published.timestamp(), article.link)
+def newest_first(articles: Iterable[Item], tie: str) -> list[Item]:
+    """Newest first; articles published at the same moment in the order of ``tie``.
+
+    Two stable sorts on plain attributes: much faster than one on a computed key.
+    """
+    by_tie = sorted(articles, key=attrgetter(tie))
+    return sorted(by_tie, key=attrgetter("published"), reverse=True)
 
 
 def deduplicate(articles: list[Item]) -> tuple[list[Item], tuple[Diagnostic, ...]]:
@@ -151,7 +154,7 @@ def deduplicate(articles: list[Item]) -> tuple[list[Item], tuple[Diagnostic, ...
     equal times go to the record whose path sorts first. Each loser gets a notice.
     """
     best: dict[str, Item] = {}
-    for article in sorted(articles, key=lambda a: (-a.published.timestamp(), a.path)):
+    for article in newest_first(articles, tie="path"):
         best.setdefault(article.id, article)
     notices = tuple(
         notice(a.path, a.line, f"same link as {best[a.id].path}; left out as a duplicate")
@@ -246,7 +249,7 @@ def _spells_its_slug(key: str) -> bool:
     slug = slugify(key)
     if slug == "untitled" or is_reserved(slug):
         return False
-    return slug == _SEPARATORS.sub("-", anyascii(key).lower()).strip("-")
+    return slug == _SEPARATORS.sub("-", transliterate(key).lower()).strip("-")
 
 
 def _suffixed(slug: str, key: str, taken: set[str]) -> str:

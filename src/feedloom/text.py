@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
-
-import ftfy
-from anyascii import anyascii
 
 # Code points XML 1.0 forbids, plus lone surrogates, which no encoder can write.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # The above and what XML discourages: C1 controls and non-characters.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
-_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, explain=False)
 # What ftfy can act on: entities, C1 controls, the Latin-1 letters that UTF-8
 # lead bytes turn into when mis-decoded (mojibake), and ligatures.
 _NEEDS_REPAIR = re.compile("[&\x80-\x9f\u00c2-\u00f4\ufb00-\ufb06]")
@@ -32,10 +30,23 @@ def repair(text: str) -> str:
         return " ".join(_NOT_XML.sub("", text).split())
     text = _FORBIDDEN.sub("", text)
     if _NEEDS_REPAIR.search(text):
-        text = ftfy.fix_text(text, _FTFY)
+        text = _fix_text(text)
     elif not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return " ".join(_NOT_XML.sub("", text).split())
+
+
+@functools.cache
+def _fixer() -> Callable[[str], str]:
+    """ftfy, loaded on first use: a build that reads no record never pays for it."""
+    import ftfy
+
+    config = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, explain=False)
+    return functools.partial(ftfy.fix_text, config=config)
+
+
+def _fix_text(text: str) -> str:
+    return _fixer()(text)
 
 
 def xml_safe(text: str) -> str:
@@ -51,8 +62,15 @@ _RESERVED = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") fo
 
 def slugify(key: str) -> str:
     """A lower-case ASCII name for ``key``: transliterated, at most MAX_SLUG long, never empty."""
-    slug = _SLUG_JUNK.sub("-", anyascii(key).lower()).strip("-")[:MAX_SLUG].strip("-")
+    slug = _SLUG_JUNK.sub("-", transliterate(key).lower()).strip("-")[:MAX_SLUG].strip("-")
     return slug or "untitled"
+
+
+def transliterate(text: str) -> str:
+    """ASCII for any script (anyascii, loaded on first use)."""
+    from anyascii import anyascii
+
+    return anyascii(text)
 
 
 def is_reserved(slug: str) -> bool:

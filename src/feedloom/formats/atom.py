@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from feedgen.feed import FeedGenerator
+from typing import TYPE_CHECKING
 
 from ..articles import Article
 from ..config import Site
 from ..select import FeedPlan
 from .base import OutputFormat
 from .common import start_feed
-from .extensions import load_entry_links
 from .html import item_html, plain_to_html
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 MEDIA_TYPE = "application/atom+xml"
 SUFFIX = ".atom"
@@ -22,6 +23,8 @@ def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
     """The feed document; ``articles`` are the plan's items, whole, in its order."""
     self_url = site.url_for(plan.path + SUFFIX)
     feed = start_feed(plan, site, self_url, MEDIA_TYPE)
+    from .extensions import load_entry_links  # subclasses feedgen's: loaded with it
+
     load_entry_links(feed)
     feed.id(self_url)
     feed.link(href=site.index_url(plan.path), rel="alternate", type="text/html")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lxml import etree
-
 from ..config import Site
 from ..manifest import FeedEntry
 from .listing import anchor, by_kind, kind_name
@@ -15,6 +13,8 @@ _PREFERRED = ("rss", "atom", "json")
 
 
 def render_opml(entries: Sequence[FeedEntry], site: Site) -> bytes:
+    from lxml import etree  # loaded on first use, like feedgen (which uses it too)
+
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = f"{site.title}: feeds"

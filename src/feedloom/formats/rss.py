@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from feedgen.feed import FeedGenerator
+from typing import TYPE_CHECKING
 
 from ..articles import Article
 from ..config import Site
@@ -13,6 +12,9 @@ from ..version import __version__
 from .base import OutputFormat
 from .common import start_feed
 from .html import item_html, plain_to_html
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 MEDIA_TYPE = "application/rss+xml"
 SUFFIX = ".rss"
