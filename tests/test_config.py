@@ -361,3 +361,23 @@ def test_new_family_file_grouped_by_type_plans_a_feed_per_type(feeds_dir):
     assert len(plans["types/review"].items) == 2
     assert len(plans["types/interview"].items) == 1
     assert plans["types/review"].title == "A.I. Every Day: Reviews"
+
+
+# --- filters ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["[]", "{any: []}", "{all: []}"])
+def test_an_empty_filter_list_is_a_mistake_not_a_filter_that_takes_everything(feeds_dir, value):
+    custom = feeds_dir / "mine.yaml"
+    custom.write_text(f"kind: mine\nfilter:\n  topics: {value}\n")
+    problem = assert_reported(problems_of(feeds_dir), custom, 2, "filter")
+    assert "at least one" in problem.message
+
+
+def test_provider_filters_are_domains_however_they_are_written(feeds_dir):
+    custom = feeds_dir / "mine.yaml"
+    custom.write_text(
+        "kind: mine\nfilter:\n  providers: [News.Example.com, 'https://robots.example.io/']\n"
+    )
+    spec = next(s for s in load(feeds_dir).specs if s.kind == "mine")
+    assert spec.filter.providers == ("news.example.com", "robots.example.io")

@@ -16,7 +16,7 @@ from typing import Any
 from .diagnostics import Diagnostic, error, warning
 from .records import Record
 from .text import repair
-from .urls import canonical_url, clean_url, host_of, image_type
+from .urls import bare_domain, canonical_url, clean_url, host_of, image_type
 
 MAX_TOPICS = 50
 MAX_IMAGES = 20
@@ -377,13 +377,7 @@ def _home_page(domain: str) -> str | None:
 
 
 def _domain(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower()
-    if "//" in text:
-        text = text.split("//", 1)[1]
-    text = text.split("/", 1)[0]
-    return repair(text) or None
+    return repair(bare_domain(value)) or None if isinstance(value, str) else None
 
 
 def _topics(value: Any, warn: Warn) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, error
 from .records import parse_mapping
-from .urls import clean_url
+from .urls import bare_domain, clean_url
 
 SITE_FILE = "site.yaml"
 INDEX_PAGE = "index.html"
@@ -249,7 +249,14 @@ def _texts(value: Any) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
         raise _Bad("must be a list of text")
+    if not items:
+        raise _Bad("must name at least one (leave the key out to take every article)")
     return tuple(sorted({i.strip() for i in items}))
+
+
+def _domains(value: Any) -> tuple[str, ...]:
+    """Provider domains, as records key them: lower-case, without scheme or path."""
+    return tuple(sorted({bare_domain(d) for d in _texts(value)}))
 
 
 def _number(value: Any) -> float:
@@ -277,7 +284,7 @@ def _topics(value: Any) -> dict[str, tuple[str, ...]]:
 
 _FILTER_KEYS: dict[str, Callable[[Any], Any]] = {
     "topics": _topics,
-    "providers": _texts,
+    "providers": _domains,
     "categories": _texts,
     "types": _texts,
     "min_quality": _number,

@@ -116,7 +116,10 @@ def _filtered(rule: Filter | None, ordered: list[Item]) -> list[Item]:
         return ordered
     since = None
     if rule.within_days is not None:
-        since = ordered[0].published - timedelta(days=rule.within_days)
+        try:
+            since = ordered[0].published - timedelta(days=rule.within_days)
+        except OverflowError:  # a window wider than the calendar: every article
+            since = None
     return [item for item in ordered if _matches(rule, item, since)]
 
 

@@ -76,6 +76,11 @@ def canonical_url(url: str) -> str:
     return f"{address}?{'&'.join(kept)}" if kept else address
 
 
+def bare_domain(text: str) -> str:
+    """A domain as written by people ("https://News.example.com/"), as feeds key it."""
+    return text.strip().lower().split("//", 1)[-1].split("/", 1)[0]
+
+
 def host_of(url: str) -> str:
     """The host of a cleaned URL without a leading ``www.``."""
     host = urlsplit(url).hostname or ""

@@ -81,8 +81,8 @@ def _autodiscovery(entries: Sequence[FeedEntry], site: Site) -> list[str]:
 def _section(kind: str, feeds: Sequence[FeedEntry]) -> str:
     rows = "\n".join(_row(entry) for entry in feeds)
     return (
-        f'<section aria-labelledby="kind-{escape(kind)}">\n'
-        f'<h2 id="kind-{escape(kind)}">{escape(kind_name(kind))}</h2>\n'
+        f'<section aria-labelledby="kind:{escape(kind)}">\n'
+        f'<h2 id="kind:{escape(kind)}">{escape(kind_name(kind))}</h2>\n'
         f'<ul class="feeds">\n{rows}\n</ul>\n</section>'
     )
 

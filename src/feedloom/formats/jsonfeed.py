@@ -16,6 +16,7 @@ from .html import item_html
 MEDIA_TYPE = "application/feed+json"
 SUFFIX = ".json"
 VERSION = "https://jsonfeed.org/version/1.1"
+_FAVICON_MAX = 128  # pixels; provider logos are 50 x 50
 
 
 def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
@@ -28,9 +29,12 @@ def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
         "description": plan.description,
         "language": site.language,
     }
-    logo = plan.logo.url if plan.logo else site.logo
-    if logo:
-        feed["icon"] = logo
+    if plan.logo:
+        # JSON Feed wants a large square icon, a small one as favicon.
+        small = (plan.logo.width or 0) <= _FAVICON_MAX
+        feed["favicon" if small else "icon"] = plan.logo.url
+    elif site.logo:
+        feed["icon"] = site.logo
     feed["authors"] = [{"name": site.author}]
     feed["items"] = [_item(article) for article in articles]
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
