@@ -24,9 +24,10 @@ from .formats import FORMATS
 from .formats.index_page import render_index
 from .formats.opml import render_opml
 from .ingest import Ingested, ingest
+from .lock import LockTimeout, holding
 from .manifest import MANIFEST, FeedEntry, entry_for, parse_manifest, render_manifest
 from .parallel import default_jobs
-from .publish import OutputFile, PublishResult, finish
+from .publish import OutputFile, PublishResult, finish, make_folder, sweep_leftovers
 from .records import (
     DEFAULT_MAX_BYTES,
     RecordFile,
@@ -62,6 +63,8 @@ class BuildOptions:
     max_record_bytes: int = DEFAULT_MAX_BYTES
     jobs: int | None = None
     """Worker processes; None: one per CPU."""
+    wait: float = 60.0
+    """Seconds to wait for another build writing into the same output folder."""
     cache: Path | None = DEFAULT_CACHE
     """The cache folder; None: a throwaway cache, so everything is read and rendered."""
 
@@ -214,6 +217,28 @@ def _build(
         cache.forget_build(out)
         why = "no article to publish: the published feeds are kept as they are"
         return _report(read, selection, withheld=why)
+    make_folder(options.out)
+    try:
+        with holding(options.out, options.wait):
+            report = _publish(options, config, selection, read, cache, jobs, watch)
+    except LockTimeout as exc:
+        raise BuildError(str(exc)) from None
+    cache.save_build(out, stamp, _storable(report))
+    return replace(report, timings=watch.laps)
+
+
+def _publish(
+    options: BuildOptions,
+    config: Config,
+    selection: Selection,
+    read: Ingested,
+    cache: Cache,
+    jobs: int,
+    watch: _Stopwatch,
+) -> BuildReport:
+    """Render what changed and publish it; the caller holds the output folder."""
+    out = str(options.out.absolute())
+    sweep_leftovers(options.out)
     formats = [FORMATS[name] for name in config.site.formats]
     before = cache.output_stamps(out)
     todo, kept = [], []
@@ -226,10 +251,8 @@ def _build(
     fingerprints = {job.file: job.fingerprint for job in (*todo, *kept)}
     fingerprints.update((f.path, hashlib.blake2b(f.data).hexdigest()) for f in site_files)
     cache.save_outputs(out, _stamp_outputs(options.out, fingerprints))
-    report = _report(read, selection, published, rendered=len(todo))
-    cache.save_build(out, stamp, _storable(report))
     watch.lap("publish")
-    return replace(report, timings=watch.laps)
+    return _report(read, selection, published, rendered=len(todo))
 
 
 _SITE_FILES = (MANIFEST, INDEX_OPML, INDEX_PAGE)

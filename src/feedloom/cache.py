@@ -15,7 +15,6 @@ goes on, with a notice.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import marshal
 import sqlite3
@@ -183,21 +182,22 @@ class Cache:
         with self._db:
             self._db.executemany("DELETE FROM records WHERE key = ?", ((_blob(k),) for k in keys))
 
-    def outcomes(self) -> list[Outcome]:
+    def outcomes(self) -> Iterator[Outcome]:
         """Every cached record's outcome, in the order of their keys.
 
         Articles of one provider share one Provider object: less memory, less time.
         """
         rows = self._db.execute("SELECT entry, diagnostics FROM records ORDER BY key")
         providers: dict[tuple, Provider] = {}
-        with _decoding():
-            return [
-                Outcome(
+        for entry, diagnostics in rows:
+            try:
+                outcome = Outcome(
                     decode_entry(entry, providers) if entry else None,
                     decode_diagnostics(diagnostics) if diagnostics != _NO_DIAGNOSTICS else (),
                 )
-                for entry, diagnostics in rows
-            ]
+            except _UNDECODABLE as exc:
+                raise CacheDamaged(f"undecodable row ({exc})") from None
+            yield outcome
 
     def articles(self, paths: Sequence[str]) -> dict[str, Article]:
         """Whole articles by their display path (what Entry.path holds)."""
@@ -210,8 +210,10 @@ class Cache:
             )
             for (blob,) in rows:
                 if blob:
-                    with _decoding():
+                    try:
                         article = decode_article(blob)
+                    except _UNDECODABLE as exc:
+                        raise CacheDamaged(f"undecodable row ({exc})") from None
                     found[article.path] = article
         return found
 
@@ -276,12 +278,8 @@ def _remove_database(path: Path) -> None:
             raise CacheError(f"cannot replace the damaged cache {part}: {exc.strerror}") from None
 
 
-@contextlib.contextmanager
-def _decoding() -> Iterator[None]:
-    try:
-        yield
-    except (ValueError, EOFError, TypeError, IndexError) as exc:
-        raise CacheDamaged(f"undecodable row ({exc})") from None
+# What decoding a damaged or tampered row raises.
+_UNDECODABLE = (ValueError, EOFError, TypeError, IndexError)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

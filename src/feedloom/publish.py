@@ -97,15 +97,41 @@ def finish(
     return PublishResult(tuple(written), tuple(sorted(unchanged)), tuple(removed))
 
 
+def make_folder(out_dir: Path) -> None:
+    """Create the output folder (and its parents) if need be."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+
+
+# What ``_atomic_write`` names a file while writing it: ".<name>.<8 random>.tmp".
+_LEFTOVER = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
+
+
+def sweep_leftovers(out_dir: Path) -> list[str]:
+    """Remove the half-written files a build that was killed left behind.
+
+    Only safe while holding the output folder: a running build's are live.
+    """
+    removed = []
+    for folder, dirs, files in os.walk(out_dir):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = Path(folder, name)
+            if _LEFTOVER.fullmatch(name) and path.is_file() and not path.is_symlink():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(str(path.relative_to(out_dir)))
+    return removed
+
+
 class Writer:
     """Writes files below one output folder, creating (and checking) folders once each."""
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise PublishError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
+        make_folder(out_dir)
         self._ready = {out_dir}
         self._mode = _file_mode()
 
