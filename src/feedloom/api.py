@@ -58,6 +58,8 @@ class BuildOptions:
     base_url: str | None = None
     limit: int | None = None
     formats: tuple[str, ...] | None = None
+    archive: bool | None = None
+    """Publish archive documents (RFC 5005); None: as feeds/site.yaml says."""
     include_unpublished: bool = False
     strict: bool = False
     max_record_bytes: int = DEFAULT_MAX_BYTES
@@ -160,7 +162,7 @@ def check(options: BuildOptions) -> ReadReport:
 
 def configure(options: BuildOptions) -> Config:
     """The feed definitions with the command line's overrides applied."""
-    overrides = Overrides(options.base_url, options.limit, options.formats)
+    overrides = Overrides(options.base_url, options.limit, options.formats, options.archive)
     return load_config(options.feeds, FORMATS, overrides)
 
 
@@ -242,7 +244,7 @@ def _publish(
     formats = [FORMATS[name] for name in config.site.formats]
     before = cache.output_stamps(out)
     todo, kept = [], []
-    for job in plan_jobs(selection.plans, formats, config.site):
+    for job in plan_jobs(selection.documents, formats, config.site):
         (kept if still_current(job, before.get(job.file), options.out) else todo).append(job)
     results = produce(todo, config.site, cache.path, options.out, jobs)
     watch.lap("render")

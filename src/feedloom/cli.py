@@ -77,6 +77,11 @@ _QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only rejected r
     help="Format to write; repeatable.",
 )
 @click.option(
+    "--archive/--no-archive",
+    default=None,
+    help="Publish older items in archive documents (RFC 5005)  [default: as site.yaml says]",
+)
+@click.option(
     "--include-unpublished", is_flag=True, help="Publish records marked 'published: false' too."
 )
 @click.option("--strict", is_flag=True, help="Write nothing if any record is rejected (exit 1).")

@@ -51,6 +51,12 @@ class Site:
     logo: str | None = None
     record_base_url: str | None = None
     """Relative URLs in records (a logo at '/assets/...') are appended to this."""
+    archive: bool = False
+    """Publish older items in archive documents (RFC 5005) besides each feed."""
+    archive_size: int = 50
+    """Items per archive document."""
+    websub_hub: str | None = None
+    """A WebSub hub: feeds name it, and builds tell it which feeds changed."""
 
     def url_for(self, relative: str) -> str:
         return self.base_url + relative
@@ -107,6 +113,7 @@ class Overrides:
     base_url: str | None = None
     limit: int | None = None
     formats: tuple[str, ...] | None = None
+    archive: bool | None = None
 
 
 def load_config(
@@ -151,6 +158,18 @@ def _text(value: Any) -> str:
 def _count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise _Bad("must be a whole number, 0 or more")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad("must be true or false")
+    return value
+
+
+def _positive(value: Any) -> int:
+    if _count(value) < 1:
+        raise _Bad("must be a whole number, 1 or more")
     return value
 
 
@@ -241,6 +260,9 @@ def _site_keys(known_formats: tuple[str, ...]) -> dict[str, Callable[[Any], Any]
         "author": _text,
         "logo": _url,
         "record_base_url": _base_url,
+        "archive": _flag,
+        "archive_size": _positive,
+        "websub_hub": _url,
     }
 
 
@@ -386,6 +408,7 @@ def _load_site(
         ("--base-url", "base_url", overrides.base_url),
         ("--limit", "limit", overrides.limit),
         ("--format", "formats", list(overrides.formats) if overrides.formats else None),
+        ("--archive", "archive", overrides.archive),
     ):
         if value is not None:
             try:

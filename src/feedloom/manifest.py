@@ -27,6 +27,16 @@ class FeedEntry:
     headline: str
     """The newest item's title."""
     files: dict[str, str]
+    archives: int = 0
+    """Archive documents (RFC 5005) the feed has: ``<path>/archive/1`` is the oldest."""
+
+    def archive_files(self) -> list[str]:
+        """The archive documents' files, in every format the feed has."""
+        return [
+            f"{base}/archive/{number}.{suffix}"
+            for base, _, suffix in (path.rpartition(".") for path in self.files.values())
+            for number in range(1, self.archives + 1)
+        ]
 
 
 def entry_for(plan: FeedPlan, formats: Sequence[OutputFormat]) -> FeedEntry:
@@ -39,6 +49,7 @@ def entry_for(plan: FeedPlan, formats: Sequence[OutputFormat]) -> FeedEntry:
         newest=iso_time(plan.newest),
         headline=plan.items[0].title,
         files={f.name: f.file_for(plan) for f in formats},
+        archives=plan.archives,
     )
 
 
@@ -55,6 +66,7 @@ def render_manifest(entries: Iterable[FeedEntry]) -> bytes:
                 "newest": e.newest,
                 "headline": e.headline,
                 "files": e.files,
+                **({"archives": e.archives} if e.archives else {}),
             }
             for e in entries
         ],
@@ -79,6 +91,7 @@ def parse_manifest(data: bytes) -> list[FeedEntry]:
                 newest=str(f["newest"]),
                 headline=str(f.get("headline", "")),
                 files={str(k): str(v) for k, v in dict(f["files"]).items()},
+                archives=int(f.get("archives", 0)),
             )
             for f in document["feeds"]
         ]
@@ -87,4 +100,4 @@ def parse_manifest(data: bytes) -> list[FeedEntry]:
 
 
 def files_listed(entries: Iterable[FeedEntry]) -> set[str]:
-    return {path for entry in entries for path in entry.files.values()}
+    return {path for entry in entries for path in (*entry.files.values(), *entry.archive_files())}

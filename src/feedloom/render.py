@@ -47,6 +47,7 @@ def fingerprint(plan: FeedPlan, output: OutputFormat, site: Site) -> str:
         repr(site),
         repr((plan.kind, plan.key, plan.label, plan.slug, plan.path, plan.title)),
         repr((plan.description, plan.logo, sorted(plan.sources.items()))),
+        repr((plan.current, plan.archived, plan.prev_archive, plan.next_archive, plan.complete)),
         *(item.digest for item in plan.items),
     )
     return hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Protocol
@@ -71,6 +71,19 @@ class FeedPlan:
     logo: Image | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     """Provider key -> path of that provider's feed, for the items' sources."""
+    current: str = ""
+    """Path of the feed's subscription document (this one's, unless archived)."""
+    archived: bool = False
+    """An archive document (RFC 5005): its items never change once it is full."""
+    prev_archive: str | None = None
+    """Path of the next older archive document."""
+    next_archive: str | None = None
+    """Path of the next newer archive document, or of the subscription document after
+    the newest one (archive documents only)."""
+    complete: bool = False
+    """This document holds every item of the feed (RFC 5005's fh:complete)."""
+    archives: int = 0
+    """How many archive documents the feed has (on its subscription document)."""
 
     @property
     def newest(self) -> datetime:
@@ -80,12 +93,20 @@ class FeedPlan:
 @dataclass(frozen=True, slots=True)
 class Selection:
     plans: tuple[FeedPlan, ...]
+    """One subscription document per feed."""
     articles: int
     """Articles published: drafts and duplicates left out."""
     drafts: int
     duplicates: tuple[Diagnostic, ...]
     warnings: tuple[Diagnostic, ...] = ()
     """Feed definitions whose filter matched no article."""
+    archives: tuple[FeedPlan, ...] = ()
+    """The archive documents of every feed, when archiving is on."""
+
+    @property
+    def documents(self) -> tuple[FeedPlan, ...]:
+        """Everything to render: the subscription documents, then the archives."""
+        return self.plans + self.archives
 
 
 def select(articles: Iterable[Item], config: Config, include_drafts: bool = False) -> Selection:
@@ -97,17 +118,20 @@ def select(articles: Iterable[Item], config: Config, include_drafts: bool = Fals
     groups = [(spec, _groups(spec, _filtered(spec.filter, ordered))) for spec in config.specs]
     slugs = {spec.source: assign_slugs([g.key for g in found]) for spec, found in groups}
     sources = _provider_feeds(groups, slugs)
-    plans = tuple(
-        _plan(spec, group, slugs[spec.source], sources, config.site)
+    documents = [
+        _documents(spec, group, slugs[spec.source], sources, config.site)
         for spec, found in groups
         for group in found
-    )
+    ]
+    plans = tuple(subscription for subscription, _ in documents)
+    archives = tuple(page for _, pages in documents for page in pages)
     unmatched = tuple(
         warning(spec.source, spec.lines.get("filter", 1), "the filter matches no article; no feed")
         for spec, found in groups
         if spec.filter is not None and not found and ordered
     )
-    return Selection(plans, len(unique), len(everything) - len(kept), duplicates, unmatched)
+    drafts = len(everything) - len(kept)
+    return Selection(plans, len(unique), drafts, duplicates, unmatched, archives)
 
 
 def _filtered(rule: Filter | None, ordered: list[Item]) -> list[Item]:
@@ -278,29 +302,80 @@ def _join(folder: str, slug: str) -> str:
     return f"{folder}/{slug}" if folder else slug
 
 
-def _plan(
+def _documents(
     spec: FeedSpec, group: _Group, slugs: Mapping[str, str], sources: Mapping[str, str], site: Site
-) -> FeedPlan:
+) -> tuple[FeedPlan, list[FeedPlan]]:
+    """A feed's subscription document (its newest items) and, when archiving, its archives.
+
+    Archive documents take every older item, ``archive_size`` a document,
+    numbered from the oldest: page 1 holds the oldest items. New articles only
+    ever fill the newest page, so a full page never changes its items; its
+    next-archive link moves once, from the subscription document to the page
+    opened after it.
+    """
     slug = slugs[group.key] if spec.group_by else spec.slug
-    limit = limit_of(spec, site)
-    items = tuple(group.items[:limit] if limit else group.items)
+    path = _join(spec.folder, slug)
     names = {"site": site.title, "label": group.label, "key": group.key}
-    return FeedPlan(
+    feed = FeedPlan(
         kind=spec.kind,
         key=group.key,
         label=group.label,
         slug=slug,
-        path=_join(spec.folder, slug),
+        path=path,
         title=spec.title.format(**names),
         description=spec.description.format(**names),
-        items=items,
-        logo=_logo(items) if spec.group_by == "provider" else None,
-        sources={
-            a.provider.key: sources[a.provider.key]
-            for a in items
-            if a.provider and a.provider.key in sources
-        },
+        items=(),
+        logo=_logo(group.items) if spec.group_by == "provider" else None,
+        current=path,
     )
+    limit = limit_of(spec, site)
+    newest = group.items[:limit] if limit else group.items
+    older = group.items[len(newest) :] if site.archive else []
+    pages = [
+        older[::-1][start : start + site.archive_size]
+        for start in range(0, len(older), site.archive_size)
+    ]
+    subscription = _with_items(
+        feed,
+        newest,
+        sources,
+        prev_archive=_archive_path(path, len(pages)) if pages else None,
+        # Only a feed that will always hold everything is "complete": a client may
+        # delete what such a feed no longer lists.
+        complete=not site.archive and limit == 0,
+        archives=len(pages),
+    )
+    archives = [
+        _with_items(
+            feed,
+            page[::-1],
+            sources,
+            path=_archive_path(path, number),
+            archived=True,
+            prev_archive=_archive_path(path, number - 1) if number > 1 else None,
+            # The newest archive's next is the subscription document: what follows it
+            # in time, and a page every archive links on to (the validator wants one).
+            next_archive=_archive_path(path, number + 1) if number < len(pages) else path,
+        )
+        for number, page in enumerate(pages, start=1)
+    ]
+    return subscription, archives
+
+
+def _archive_path(path: str, number: int) -> str:
+    return f"{path}/archive/{number}"
+
+
+def _with_items(
+    feed: FeedPlan, items: list[Item], sources: Mapping[str, str], **changes: object
+) -> FeedPlan:
+    """``feed`` holding ``items``, with the sources of their providers."""
+    used = {
+        a.provider.key: sources[a.provider.key]
+        for a in items
+        if a.provider and a.provider.key in sources
+    }
+    return replace(feed, items=tuple(items), sources=used, **changes)
 
 
 def _logo(items: tuple[Item, ...]) -> Image | None:

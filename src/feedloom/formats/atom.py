@@ -21,13 +21,12 @@ SUFFIX = ".atom"
 
 def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
     """The feed document; ``articles`` are the plan's items, whole, in its order."""
-    self_url = site.url_for(plan.path + SUFFIX)
-    feed = start_feed(plan, site, self_url, MEDIA_TYPE)
+    feed = start_feed(plan, site, SUFFIX, MEDIA_TYPE)
     from .extensions import load_entry_links  # subclasses feedgen's: loaded with it
 
     load_entry_links(feed)
-    feed.id(self_url)
-    feed.link(href=site.index_url(plan.path), rel="alternate", type="text/html")
+    feed.id(site.url_for(plan.path + SUFFIX))
+    feed.link(href=site.index_url(plan.current), rel="alternate", type="text/html")
     # Entries without a provider fall back to the feed's author, which Atom requires.
     feed.author(name=site.author)
     _head_image(feed, plan, site)

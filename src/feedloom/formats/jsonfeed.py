@@ -24,11 +24,16 @@ def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": plan.title,
-        "home_page_url": site.index_url(plan.path),
+        "home_page_url": site.index_url(plan.current),
         "feed_url": site.url_for(plan.path + SUFFIX),
         "description": plan.description,
         "language": site.language,
     }
+    if plan.prev_archive:
+        # JSON Feed pages with next_url: from the newest items towards the oldest.
+        feed["next_url"] = site.url_for(plan.prev_archive + SUFFIX)
+    if site.websub_hub:
+        feed["hubs"] = [{"type": "WebSub", "url": site.websub_hub}]
     if plan.logo:
         # JSON Feed wants a large square icon, a small one as favicon.
         small = (plan.logo.width or 0) <= _FAVICON_MAX

@@ -24,10 +24,10 @@ _MAX_IMAGE_WIDTH, _MAX_IMAGE_HEIGHT = 144, 400
 
 def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
     """The feed document; ``articles`` are the plan's items, whole, in its order."""
-    feed = start_feed(plan, site, site.url_for(plan.path + SUFFIX), MEDIA_TYPE)
+    feed = start_feed(plan, site, SUFFIX, MEDIA_TYPE)
     feed.load_extension("media", atom=False, rss=True)
     feed.generator(f"feedloom {__version__}")  # RSS has no version attribute
-    feed.link(href=site.index_url(plan.path), rel="alternate")
+    feed.link(href=site.index_url(plan.current), rel="alternate")
     feed.lastBuildDate(plan.newest)
     feed.ttl(site.ttl)
     _channel_image(feed, plan, site)
@@ -38,7 +38,7 @@ def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
 
 def _channel_image(feed: FeedGenerator, plan: FeedPlan, site: Site) -> None:
     """The provider's logo, else the site's; RSS wants its link to be the channel's link."""
-    logo, home = plan.logo, site.index_url(plan.path)
+    logo, home = plan.logo, site.index_url(plan.current)
     if logo is not None:
         fits = (logo.width or 0) <= _MAX_IMAGE_WIDTH and (logo.height or 0) <= _MAX_IMAGE_HEIGHT
         width, height = (_text(logo.width), _text(logo.height)) if fits else (None, None)
