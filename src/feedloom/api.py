@@ -97,6 +97,10 @@ class BuildReport:
     seconds: float = 0.0
     timings: tuple[tuple[str, float], ...] = ()
     """Seconds spent in each stage."""
+    announced: tuple[str, ...] = ()
+    """Feed URLs the WebSub hub took notice of."""
+    push_failures: tuple[str, ...] = ()
+    """Feed URLs the hub could not be told about, each with the reason."""
 
     @property
     def published(self) -> bool:
@@ -226,7 +230,25 @@ def _build(
     except LockTimeout as exc:
         raise BuildError(str(exc)) from None
     cache.save_build(out, stamp, _storable(report))
+    if config.site.websub_hub:
+        report = _push(report, selection, config)
+        watch.lap("push")
     return replace(report, timings=watch.laps)
+
+
+def _push(report: BuildReport, selection: Selection, config: Config) -> BuildReport:
+    """Tell the hub about every feed whose subscription document changed."""
+    from .websub import announce  # only sites with a hub need HTTP
+
+    formats = [FORMATS[name] for name in config.site.formats]
+    subscriptions = {f.file_for(plan) for plan in selection.plans for f in formats}
+    changed = [config.site.url_for(file) for file in report.written if file in subscriptions]
+    said = announce(config.site.websub_hub or "", changed)
+    return replace(
+        report,
+        announced=tuple(a.url for a in said if not a.error),
+        push_failures=tuple(f"{a.url}: {a.error}" for a in said if a.error),
+    )
 
 
 def _publish(
@@ -369,6 +391,8 @@ def _storable(report: BuildReport) -> dict:
         "parsed",
         "rendered",
         "timings",
+        "announced",
+        "push_failures",
     ):
         del stored[key]
     stored["diagnostics"] = [

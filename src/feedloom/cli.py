@@ -122,9 +122,13 @@ def _show(report: api.BuildReport, quiet: bool, verbose: bool) -> None:
         for line in report.notices:
             click.echo(f"feedloom: {line}", err=True)
     _print_diagnostics(report.diagnostics, quiet)
+    for failure in report.push_failures:
+        click.echo(f"feedloom: warning: the WebSub hub was not told of {failure}", err=True)
     if not report.published:
         click.echo(f"feedloom: {report.withheld}", err=True)
     elif verbose:
+        for url in report.announced:
+            click.echo(f"announced {url}")
         _print_files(report)
         if report.timings:
             click.echo(
