@@ -27,6 +27,7 @@ from .ingest import Ingested, ingest
 from .lock import LockTimeout, holding
 from .manifest import MANIFEST, FeedEntry, entry_for, parse_manifest, render_manifest
 from .parallel import default_jobs
+from .probe import ProbeSettings
 from .publish import OutputFile, PublishResult, finish, make_folder, sweep_leftovers
 from .records import (
     DEFAULT_MAX_BYTES,
@@ -67,6 +68,9 @@ class BuildOptions:
     """Worker processes; None: one per CPU."""
     wait: float = 60.0
     """Seconds to wait for another build writing into the same output folder."""
+    probe_enclosures: bool = False
+    """Ask the network for the true size and type of enclosures before rendering."""
+    probing: ProbeSettings = field(default_factory=ProbeSettings)
     cache: Path | None = DEFAULT_CACHE
     """The cache folder; None: a throwaway cache, so everything is read and rendered."""
 
@@ -97,6 +101,8 @@ class BuildReport:
     seconds: float = 0.0
     timings: tuple[tuple[str, float], ...] = ()
     """Seconds spent in each stage."""
+    probed: ProbeReport | None = None
+    """What asking for enclosure sizes gave, when the build was told to."""
     announced: tuple[str, ...] = ()
     """Feed URLs the WebSub hub took notice of."""
     push_failures: tuple[str, ...] = ()
@@ -112,6 +118,18 @@ class BuildReport:
         if not self.published:
             return 1
         return 3 if self.rejected else 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeReport:
+    """What asking the enclosures' servers gave."""
+
+    enclosures: int
+    """Distinct enclosure URLs in the published documents."""
+    asked: int
+    """Asked this time: never asked before, or asked too long ago."""
+    failed: tuple[str, ...] = ()
+    """``URL: reason`` for each URL asked this time that told no size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +222,9 @@ def _build(
     progress: Progress | None,
 ) -> BuildReport:
     out = str(options.out.absolute())
-    stamp = _input_stamp(options, config, files)
-    replayed = _replay(cache, out, stamp, options.out)
+    stamp = _input_stamp(options, config, files, cache.probes_version())
+    # Probing asks the network for news, which no stamp of the input can foresee.
+    replayed = None if options.probe_enclosures else _replay(cache, out, stamp, options.out)
     if replayed is not None:
         return replayed
     jobs = options.jobs or default_jobs()
@@ -219,6 +238,7 @@ def _build(
         return _report(read, withheld=f"{rejected} record(s) rejected: nothing written (--strict)")
     selection = select(read.entries, config, include_drafts=options.include_unpublished)
     watch.lap("select")
+    probed = _probe(selection, cache, options.probing) if options.probe_enclosures else None
     if not selection.plans:
         cache.forget_build(out)
         why = "no article to publish: the published feeds are kept as they are"
@@ -230,6 +250,7 @@ def _build(
     except LockTimeout as exc:
         raise BuildError(str(exc)) from None
     cache.save_build(out, stamp, _storable(report))
+    report = replace(report, probed=probed)
     if config.site.websub_hub:
         report = _push(report, selection, config)
         watch.lap("push")
@@ -266,7 +287,7 @@ def _publish(
     formats = [FORMATS[name] for name in config.site.formats]
     before = cache.output_stamps(out)
     todo, kept = [], []
-    for job in plan_jobs(selection.documents, formats, config.site):
+    for job in plan_jobs(selection.documents, formats, config.site, cache.probes_version()):
         (kept if still_current(job, before.get(job.file), options.out) else todo).append(job)
     results = produce(todo, config.site, cache.path, options.out, jobs)
     watch.lap("render")
@@ -280,6 +301,35 @@ def _publish(
 
 
 _SITE_FILES = (MANIFEST, INDEX_OPML, INDEX_PAGE)
+
+
+def probe(options: BuildOptions, progress: Progress | None = None) -> ProbeReport:
+    """Ask for the size and type of every enclosure the feeds publish (``feedloom probe``).
+
+    Reads the records as a build would (with the same cache), writes no feed.
+    """
+    config = configure(options)
+    _require_folder(options.seeds)
+    files = discover_files(options.seeds, str(options.seeds))
+    with _open_cache(options, config) as cache:
+        jobs = options.jobs or default_jobs()
+        read = ingest(
+            files, parse_settings(config), options.max_record_bytes, cache, jobs, progress
+        )
+        selection = select(read.entries, config, include_drafts=options.include_unpublished)
+        return _probe(selection, cache, options.probing)
+
+
+def _probe(selection: Selection, cache: Cache, settings: ProbeSettings) -> ProbeReport:
+    from .probe import due, probe_all  # only probing needs HTTP
+
+    paths = sorted({item.path for document in selection.documents for item in document.items})
+    urls = {image.url for article in cache.articles(paths).values() for image in article.images}
+    asking = due(urls, cache.probes(urls), settings, time.time())
+    answers = probe_all(asking, settings)
+    cache.save_probes(answers)
+    failed = tuple(f"{a.url}: {a.error}" for a in answers if a.size is None)
+    return ProbeReport(len(urls), len(asking), failed)
 
 
 def _site_files(entries: list[FeedEntry], config: Config) -> list[OutputFile]:
@@ -335,10 +385,13 @@ def _report(
 # --- the shortcut for builds with nothing new -----------------------------------------
 
 
-def _input_stamp(options: BuildOptions, config: Config, files: list[RecordFile]) -> str:
-    """Changes whenever anything the build reads changes: records, definitions, options."""
+def _input_stamp(
+    options: BuildOptions, config: Config, files: list[RecordFile], probes: str
+) -> str:
+    """Changes whenever anything the build reads changes: records, definitions, options,
+    learnt enclosure sizes."""
     digest = hashlib.blake2b()
-    settings = (__version__, config, options.include_unpublished, options.strict)
+    settings = (__version__, config, options.include_unpublished, options.strict, probes)
     settings += (options.max_record_bytes,)
     digest.update(repr(settings).encode("utf-8", "surrogatepass"))
     for f in files:
@@ -393,6 +446,7 @@ def _storable(report: BuildReport) -> dict:
         "timings",
         "announced",
         "push_failures",
+        "probed",
     ):
         del stored[key]
     stored["diagnostics"] = [
@@ -458,9 +512,12 @@ __all__ = [
     "BuildOptions",
     "BuildReport",
     "ConfigError",
+    "ProbeReport",
+    "ProbeSettings",
     "ReadReport",
     "build",
     "check",
     "list_feeds",
+    "probe",
     "read_articles",
 ]

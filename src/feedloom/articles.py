@@ -35,6 +35,8 @@ class Image:
     width: int | None = None
     height: int | None = None
     title: str | None = None
+    length: int | None = None
+    """Size in bytes, when a probe learnt it (records never say)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ goes on, with a notice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import marshal
 import sqlite3
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from .articles import Article, Entry, Image, Provider, Related
 from .diagnostics import Diagnostic, Severity
+from .probe import Probe
 from .version import __version__
 
 CACHE_FILE = "cache.sqlite"
@@ -90,6 +92,8 @@ CREATE TABLE IF NOT EXISTS outputs (
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, PRIMARY KEY (out, file));
 CREATE TABLE IF NOT EXISTS builds (out BLOB PRIMARY KEY, stamp TEXT NOT NULL, report TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS records_by_display ON records (display);
+CREATE TABLE IF NOT EXISTS probes (
+    url TEXT PRIMARY KEY, checked REAL NOT NULL, size INTEGER, type TEXT, error TEXT NOT NULL);
 """
 
 
@@ -102,7 +106,8 @@ class Cache:
         self._identity = {"schema": str(SCHEMA), "feedloom": __version__, "python": sys.version}
         self._identity["settings"] = settings
         self._db = _connect(path)
-        stored = dict(self._db.execute("SELECT name, value FROM meta"))
+        every = dict(self._db.execute("SELECT name, value FROM meta"))
+        stored = {k: v for k, v in every.items() if k in self._identity}
         if stored and stored != self._identity:
             changed = sorted(k for k in self._identity if stored.get(k) != self._identity[k])
             notices.append(f"cache: {', '.join(changed)} changed; reading every record again")
@@ -216,6 +221,48 @@ class Cache:
                         raise CacheDamaged(f"undecodable row ({exc})") from None
                     found[article.path] = article
         return found
+
+    # --- enclosure probes ----------------------------------------------------------
+
+    def probes(self, urls: Iterable[str] | None = None) -> dict[str, Probe]:
+        """What asking each URL gave, for every URL asked (or for ``urls``)."""
+        query = "SELECT url, checked, size, type, error FROM probes"
+        if urls is None:
+            rows = self._db.execute(query).fetchall()
+        else:
+            wanted = sorted(set(urls))
+            rows = []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += self._db.execute(f"{query} WHERE url IN ({marks})", chunk).fetchall()
+        return {
+            url: Probe(url, checked, size, kind, error) for url, checked, size, kind, error in rows
+        }
+
+    def save_probes(self, probes: Iterable[Probe]) -> None:
+        """Store answers; when a size or type changed, feeds using them render again."""
+        probes = list(probes)
+        before = self.probes(p.url for p in probes)
+        changed = any(
+            (p.size, p.type) != ((b.size, b.type) if (b := before.get(p.url)) else (None, None))
+            for p in probes
+        )
+        rows = ((p.url, p.checked, p.size, p.type, p.error) for p in probes)
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO probes VALUES (?, ?, ?, ?, ?)", rows)
+            if changed:
+                token = hashlib.blake2b(
+                    repr(sorted(before.items())).encode() + repr(probes).encode()
+                )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('probes', ?)", (token.hexdigest(),)
+                )
+
+    def probes_version(self) -> str:
+        """Changes whenever a stored size or type changes: part of every feed's fingerprint."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'probes'").fetchone()
+        return row[0] if row else ""
 
     # --- outputs and builds --------------------------------------------------------
 

@@ -97,6 +97,11 @@ _QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only rejected r
     help="Folder of the build cache.",
 )
 @click.option("--no-cache", is_flag=True, help="Read and render everything; keep no cache.")
+@click.option(
+    "--probe-enclosures",
+    is_flag=True,
+    help="First ask enclosure URLs for their size and type (as 'feedloom probe').",
+)
 @_QUIET
 @click.option("-v", "--verbose", is_flag=True, help="Also list every file written and removed.")
 @click.option(
@@ -124,6 +129,8 @@ def _show(report: api.BuildReport, quiet: bool, verbose: bool) -> None:
     _print_diagnostics(report.diagnostics, quiet)
     for failure in report.push_failures:
         click.echo(f"feedloom: warning: the WebSub hub was not told of {failure}", err=True)
+    if report.probed is not None and not quiet:
+        _print_probe(report.probed, verbose)
     if not report.published:
         click.echo(f"feedloom: {report.withheld}", err=True)
     elif verbose:
@@ -177,6 +184,68 @@ def check(seeds: Path, feeds: Path, strict: bool, max_record_bytes: int, quiet: 
         )
     if report.rejected:
         sys.exit(EXIT_FAILED if strict else 3)
+
+
+@main.command()
+@_SEEDS
+@_feeds(must_exist=True)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=api.DEFAULT_CACHE,
+    show_default=True,
+    help="Folder of the build cache, where answers are kept.",
+)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+@click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option(
+    "--per-host",
+    type=click.FloatRange(min=0),
+    default=0.5,
+    show_default=True,
+    help="Seconds between two requests to one host.",
+)
+@click.option("--max-redirects", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option(
+    "--max-age",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Days after which a URL is asked again.",
+)
+@click.option("--include-unpublished", is_flag=True, help="Probe drafts' enclosures too.")
+@click.option("-v", "--verbose", is_flag=True, help="List every URL that told no size.")
+def probe(
+    seeds: Path, feeds: Path, cache: Path, include_unpublished: bool, verbose: bool, **how
+) -> None:
+    """Ask every enclosure URL for its true size and type; builds then use the answers."""
+    settings = api.ProbeSettings(
+        timeout=how["timeout"],
+        concurrency=how["concurrency"],
+        per_host=how["per_host"],
+        max_redirects=how["max_redirects"],
+        max_age=how["max_age"] * 86400,
+    )
+    options = api.BuildOptions(
+        seeds=seeds,
+        feeds=feeds,
+        cache=cache,
+        include_unpublished=include_unpublished,
+        probing=settings,
+    )
+    with _failures():
+        report = api.probe(options)
+    _print_probe(report, verbose)
+
+
+def _print_probe(report: api.ProbeReport, verbose: bool) -> None:
+    click.echo(
+        f"{report.enclosures} enclosures: {report.asked} asked, "
+        f"{report.enclosures - report.asked} answered before, {len(report.failed)} told no size"
+    )
+    if verbose:
+        for failure in report.failed:
+            click.echo(f"no size: {failure}", err=True)
 
 
 @main.command(name="list")

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from .articles import Article
+from .articles import Article, Image
 from .cache import OutputStamp, attach
 from .config import Site
 from .formats import OutputFormat
 from .parallel import chunks, run_chunks
+from .probe import Probe
 from .publish import OutputFile, write_files
 from .select import FeedPlan
 from .version import __version__
@@ -39,10 +40,14 @@ class RenderJob:
         return self.format.file_for(self.plan)
 
 
-def fingerprint(plan: FeedPlan, output: OutputFormat, site: Site) -> str:
-    """Changes whenever anything the file is rendered from changes."""
+def fingerprint(plan: FeedPlan, output: OutputFormat, site: Site, probes: str = "") -> str:
+    """Changes whenever anything the file is rendered from changes.
+
+    ``probes`` is the cache's probes version: learnt enclosure sizes count too.
+    """
     parts = (
         __version__,
+        probes,
         output.name,
         repr(site),
         repr((plan.kind, plan.key, plan.label, plan.slug, plan.path, plan.title)),
@@ -54,10 +59,10 @@ def fingerprint(plan: FeedPlan, output: OutputFormat, site: Site) -> str:
 
 
 def plan_jobs(
-    plans: Sequence[FeedPlan], formats: Sequence[OutputFormat], site: Site
+    plans: Sequence[FeedPlan], formats: Sequence[OutputFormat], site: Site, probes: str = ""
 ) -> list[RenderJob]:
     return [
-        RenderJob(plan, output, fingerprint(plan, output, site))
+        RenderJob(plan, output, fingerprint(plan, output, site, probes))
         for plan in plans
         for output in formats
     ]
@@ -72,6 +77,18 @@ def still_current(job: RenderJob, before: OutputStamp | None, out_dir: Path) -> 
     except OSError:
         return False
     return (info.st_size, info.st_mtime_ns) == (before.size, before.mtime_ns)
+
+
+def with_probes(article: Article, probes: Mapping[str, Probe]) -> Article:
+    """The article with what probing learnt of its images: true sizes and types."""
+    images = tuple(_probed(image, probes.get(image.url)) for image in article.images)
+    return article if images == article.images else replace(article, images=images)
+
+
+def _probed(image: Image, probe: Probe | None) -> Image:
+    if probe is None or (probe.size is None and probe.type is None):
+        return image
+    return replace(image, type=probe.type or image.type, length=probe.size)
 
 
 def render_part(
@@ -106,6 +123,9 @@ def _produce_part(
     reader = attach(cache_path, read_only=True)
     try:
         articles = reader.articles(sorted({item.path for job in jobs for item in job.plan.items}))
+        probes = reader.probes(i.url for a in articles.values() for i in a.images)
     finally:
         reader.close()
+    if probes:
+        articles = {path: with_probes(a, probes) for path, a in articles.items()}
     return write_files(out_dir, render_part(jobs, site, articles))

@@ -55,7 +55,7 @@ def _entry(feed: FeedGenerator, article: Article) -> None:
     entry.published(article.published)
     entry.entry_links.add(article.link, rel="alternate", type="text/html")
     for image in article.images:
-        entry.entry_links.add(image.url, rel="enclosure", type=image.type)
+        entry.entry_links.add(image.url, rel="enclosure", type=image.type, length=image.length)
     if article.provider:
         entry.author(name=article.provider.name, uri=article.provider.url)
     if article.excerpt:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..articles import Article
+from ..articles import Article, Image
 from ..config import Site
 from ..select import FeedPlan
 from ..text import iso_time
@@ -65,10 +65,15 @@ def _item(article: Article) -> dict[str, Any]:
             author["url"] = article.provider.url
         item["authors"] = [author]
     if article.images:
-        item["attachments"] = [
-            {"url": image.url, "mime_type": image.type} for image in article.images
-        ]
+        item["attachments"] = [_attachment(image) for image in article.images]
     return item
+
+
+def _attachment(image: Image) -> dict[str, Any]:
+    attachment: dict[str, Any] = {"url": image.url, "mime_type": image.type}
+    if image.length is not None:
+        attachment["size_in_bytes"] = image.length
+    return attachment
 
 
 FORMAT = OutputFormat(

@@ -63,8 +63,8 @@ def _item(feed: FeedGenerator, article: Article, plan: FeedPlan, site: Site) -> 
         entry.source(url=site.url_for(plan.sources[provider.key] + SUFFIX), title=provider.name)
     if article.images:
         lead = article.images[0]
-        # Size unknown: length 0, as the RSS Best Practices Profile says.
-        entry.enclosure(url=lead.url, length="0", type=lead.type)
+        # Size unknown (never probed): length 0, as the RSS Best Practices Profile says.
+        entry.enclosure(url=lead.url, length=str(lead.length or 0), type=lead.type)
     for image in article.images:
         entry.media.content(
             url=image.url,
@@ -72,6 +72,7 @@ def _item(feed: FeedGenerator, article: Article, plan: FeedPlan, site: Site) -> 
             type=image.type,
             width=_text(image.width),
             height=_text(image.height),
+            fileSize=_text(image.length),
             group=None,
         )
 
