@@ -98,6 +98,13 @@ _QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only rejected r
 )
 @click.option("--no-cache", is_flag=True, help="Read and render everything; keep no cache.")
 @click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for another build writing into the same output folder.",
+)
+@click.option(
     "--probe-enclosures",
     is_flag=True,
     help="First ask enclosure URLs for their size and type (as 'feedloom probe').",
