@@ -9,6 +9,7 @@ only the work that its changes call for.
 from __future__ import annotations
 
 import hashlib
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -210,6 +211,8 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
             except CacheError as problem:
                 raise BuildError(str(problem)) from None
             report = _build(options, config, files, cache, progress)
+        if config.site.websub_hub and report.published:
+            report = _push(report, config, cache)
         report = replace(report, notices=(*cache.notices, *report.notices))
     return replace(report, seconds=time.perf_counter() - started)
 
@@ -250,26 +253,37 @@ def _build(
     except LockTimeout as exc:
         raise BuildError(str(exc)) from None
     cache.save_build(out, stamp, _storable(report))
-    report = replace(report, probed=probed)
-    if config.site.websub_hub:
-        report = _push(report, selection, config)
-        watch.lap("push")
-    return replace(report, timings=watch.laps)
+    return replace(report, probed=probed, timings=watch.laps)
 
 
-def _push(report: BuildReport, selection: Selection, config: Config) -> BuildReport:
-    """Tell the hub about every feed whose subscription document changed."""
+def _push(report: BuildReport, config: Config, cache: Cache) -> BuildReport:
+    """Tell the hub about every feed whose subscription document changed.
+
+    Feeds the hub could not be told about are kept in the cache and told again
+    with the next build, even a build with nothing new.
+    """
+    pending = cache.pending_pushes()
+    changed = [config.site.url_for(f) for f in report.written if _is_subscription(f)]
+    urls = sorted({*changed, *pending})
+    if not urls:
+        return report
     from .websub import announce  # only sites with a hub need HTTP
 
-    formats = [FORMATS[name] for name in config.site.formats]
-    subscriptions = {f.file_for(plan) for plan in selection.plans for f in formats}
-    changed = [config.site.url_for(file) for file in report.written if file in subscriptions]
-    said = announce(config.site.websub_hub or "", changed)
+    said = announce(config.site.websub_hub or "", urls)
+    cache.set_pending_pushes(a.url for a in said if a.error)
     return replace(
         report,
         announced=tuple(a.url for a in said if not a.error),
         push_failures=tuple(f"{a.url}: {a.error}" for a in said if a.error),
     )
+
+
+_ARCHIVE_FILE = re.compile(r".*/archive/\d+\.[a-z]+")
+
+
+def _is_subscription(file: str) -> bool:
+    """A feed's subscription document: not an archive page, not one of the site's files."""
+    return file not in _SITE_FILES and not _ARCHIVE_FILE.fullmatch(file)
 
 
 def _publish(

@@ -92,6 +92,7 @@ CREATE TABLE IF NOT EXISTS outputs (
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, PRIMARY KEY (out, file));
 CREATE TABLE IF NOT EXISTS builds (out BLOB PRIMARY KEY, stamp TEXT NOT NULL, report TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS records_by_display ON records (display);
+CREATE TABLE IF NOT EXISTS pushes (url TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS probes (
     url TEXT PRIMARY KEY, checked REAL NOT NULL, size INTEGER, type TEXT, error TEXT NOT NULL);
 """
@@ -263,6 +264,16 @@ class Cache:
         """Changes whenever a stored size or type changes: part of every feed's fingerprint."""
         row = self._db.execute("SELECT value FROM meta WHERE name = 'probes'").fetchone()
         return row[0] if row else ""
+
+    # --- WebSub announcements the hub did not take ---------------------------------
+
+    def pending_pushes(self) -> list[str]:
+        return [url for (url,) in self._db.execute("SELECT url FROM pushes ORDER BY url")]
+
+    def set_pending_pushes(self, urls: Iterable[str]) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM pushes")
+            self._db.executemany("INSERT OR IGNORE INTO pushes VALUES (?)", ((u,) for u in urls))
 
     # --- outputs and builds --------------------------------------------------------
 
