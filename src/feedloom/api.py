@@ -208,9 +208,9 @@ def build(options: BuildOptions, progress: Progress | None = None) -> BuildRepor
         except sqlite3.DatabaseError as exc:  # damaged while in use: start afresh once
             try:
                 cache.reset(f"cache: {exc}; starting a new one")
-            except CacheError as problem:
-                raise BuildError(str(problem)) from None
-            report = _build(options, config, files, cache, progress)
+                report = _build(options, config, files, cache, progress)
+            except (sqlite3.DatabaseError, CacheError) as again:  # a full disk, say
+                raise BuildError(f"cache {cache.path}: {again}") from None
         if config.site.websub_hub and report.published:
             report = _push(report, config, cache)
         report = replace(report, notices=(*cache.notices, *report.notices))
@@ -233,7 +233,7 @@ def _build(
     jobs = options.jobs or default_jobs()
     settings = parse_settings(config)
     watch = _Stopwatch()
-    read = ingest(files, settings, options.max_record_bytes, cache, jobs, progress)
+    read = ingest(options.seeds, files, settings, options.max_record_bytes, cache, jobs, progress)
     watch.lap("read")
     rejected = _count_rejected(read.diagnostics)
     if options.strict and rejected:
@@ -327,8 +327,9 @@ def probe(options: BuildOptions, progress: Progress | None = None) -> ProbeRepor
     files = discover_files(options.seeds, str(options.seeds))
     with _open_cache(options, config) as cache:
         jobs = options.jobs or default_jobs()
+        settings = parse_settings(config)
         read = ingest(
-            files, parse_settings(config), options.max_record_bytes, cache, jobs, progress
+            options.seeds, files, settings, options.max_record_bytes, cache, jobs, progress
         )
         selection = select(read.entries, config, include_drafts=options.include_unpublished)
         return _probe(selection, cache, options.probing)
@@ -502,8 +503,9 @@ def _open_cache(options: BuildOptions, config: Config) -> Iterator[Cache]:
         folder = options.cache if options.cache is not None else Path(scratch)
         try:
             cache = Cache.open(folder, settings)
-        except CacheError as exc:
-            raise BuildError(str(exc)) from None
+        except CacheError as exc:  # an unwritable cache folder: build, only without memory
+            cache = Cache.open(Path(scratch), settings)
+            cache.notices.append(f"{exc}; building without a cache")
         try:
             yield cache
         finally:

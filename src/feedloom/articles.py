@@ -7,7 +7,9 @@ rejected with one diagnostic naming the line of the offending field.
 
 from __future__ import annotations
 
+import math
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -234,8 +236,15 @@ def _optional_text(value: Any, key: str, warn: Warn) -> str | None:
 def _number(value: Any, key: str, warn: Warn) -> float | None:
     if value is None:
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and value == value:
-        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if math.isfinite(number):
+            return number
+        warn(f"{key} must be a finite number, not {_quoted(str(value))}; ignored")
+        return None
     warn(f"{key} must be a number, not {_kind_of(value)}; ignored")
     return None
 
@@ -334,10 +343,14 @@ def _parse_date_loosely(text: str) -> datetime | None:
     """
     from dateutil import parser  # loaded on first use: most dates are ISO 8601
 
-    try:
-        first, second = (parser.parse(text, default=d) for d in _DEFAULTS)
-    except (ValueError, OverflowError, parser.ParserError):
-        return None
+    with warnings.catch_warnings():
+        # A zone dateutil does not know would be dropped in silence, and the time
+        # taken as UTC: hours off. Better to say the date cannot be read.
+        warnings.simplefilter("error", parser.UnknownTimezoneWarning)
+        try:
+            first, second = (parser.parse(text, default=d) for d in _DEFAULTS)
+        except (ValueError, OverflowError, parser.ParserError, parser.UnknownTimezoneWarning):
+            return None
     return first if first == second else None
 
 
@@ -433,8 +446,10 @@ def _image(value: Any, url: Clean) -> Image | None:
 
 
 def _dimension(value: Any) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        digits = value.strip()
+        # ASCII digits only ("²" is a digit to Python), and few: Python refuses huge ones.
+        value = int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 9 else None
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 100_000:
         return value
     return None

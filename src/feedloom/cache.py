@@ -145,7 +145,10 @@ class Cache:
         except sqlite3.DatabaseError as exc:
             notices.append(f"cache: {path} is damaged ({exc}); starting a new one")
             _remove_database(path)
+        try:
             return cls(path, settings, notices)
+        except sqlite3.DatabaseError as exc:  # not damage: the folder cannot be written
+            raise CacheError(f"cache: cannot use {path} ({exc})") from None
 
     def close(self) -> None:
         self._db.close()
@@ -188,14 +191,17 @@ class Cache:
         with self._db:
             self._db.executemany("DELETE FROM records WHERE key = ?", ((_blob(k),) for k in keys))
 
-    def outcomes(self) -> Iterator[Outcome]:
-        """Every cached record's outcome, in the order of their keys.
+    def outcomes(self, keys: set[str]) -> Iterator[Outcome]:
+        """The outcomes of the records ``keys`` names, in the order of their keys.
 
-        Articles of one provider share one Provider object: less memory, less time.
+        (A cache may hold the records of other seeds folders too.) Articles of one
+        provider share one Provider object: less memory, less time.
         """
-        rows = self._db.execute("SELECT entry, diagnostics FROM records ORDER BY key")
+        rows = self._db.execute("SELECT key, entry, diagnostics FROM records ORDER BY key")
         providers: dict[tuple, Provider] = {}
-        for entry, diagnostics in rows:
+        for key, entry, diagnostics in rows:
+            if _name(key) not in keys:
+                continue
             try:
                 outcome = Outcome(
                     decode_entry(entry, providers) if entry else None,

@@ -17,6 +17,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, error
 from .records import parse_mapping
+from .text import is_reserved
 from .urls import bare_domain, clean_url
 
 SITE_FILE = "site.yaml"
@@ -215,13 +216,26 @@ def _name(value: Any) -> str:
     text = _text(value)
     if not _NAME.fullmatch(text):
         raise _Bad("must be lower-case letters, digits and hyphens (at most 60)")
+    if is_reserved(text):
+        raise _Bad(f"{text!r} is a device name Windows does not allow as a file name")
     return text
+
+
+_MAX_DEPTH = 8
 
 
 def _folder(value: Any) -> str:
     text = _text(value)
-    if text and not all(_NAME.fullmatch(part) for part in text.split("/")):
+    if not text:
+        return text
+    parts = text.split("/")
+    if not all(_NAME.fullmatch(part) for part in parts):
         raise _Bad("must be a relative folder of lower-case names such as 'topics'")
+    if len(parts) > _MAX_DEPTH:
+        raise _Bad(f"is {len(parts)} folders deep; at most {_MAX_DEPTH}")
+    reserved = [part for part in parts if is_reserved(part)]
+    if reserved:
+        raise _Bad(f"{reserved[0]!r} is a device name Windows does not allow as a file name")
     return text
 
 
@@ -456,18 +470,29 @@ def _load_spec(path: Path, problems: list[Diagnostic]) -> FeedSpec | None:
 
 
 def _check_unique_paths(specs: tuple[FeedSpec, ...], problems: list[Diagnostic]) -> None:
-    """Two families may not write into the same place."""
-    seen: dict[tuple[str, str], FeedSpec] = {}
+    """No two families may write into the same place.
+
+    A grouped family owns its whole folder (its slugs come from keys not known
+    yet); a single feed owns its file and, for archives, the folder of its path.
+    """
+    owned: list[tuple[str, FeedSpec]] = []
     for spec in specs:
-        place = (spec.folder, "" if spec.group_by else spec.slug)
-        other = seen.setdefault(place, spec)
-        if other is not spec:
+        place = spec.folder if spec.group_by else _joined(spec.folder, spec.slug)
+        other = next((o for p, o in owned if _overlap(place, p)), None)
+        if other is not None:
             key = "folder" if "folder" in spec.lines or spec.group_by else "slug"
-            where = f"{spec.folder}/" if spec.folder else "the output folder"
             line = spec.lines.get(key, 1)
-            problems.append(
-                error(spec.source, line, f"{key}: writes to {where} like {other.source}")
-            )
+            problems.append(error(spec.source, line, f"{key}: writes where {other.source} does"))
+        owned.append((place, spec))
+
+
+def _joined(folder: str, slug: str) -> str:
+    return f"{folder}/{slug}" if folder else slug
+
+
+def _overlap(place: str, other: str) -> bool:
+    """Whether two places are one, or one holds the other."""
+    return place == other or place.startswith(other + "/") or other.startswith(place + "/")
 
 
 def limit_of(spec: FeedSpec, site: Site) -> int:

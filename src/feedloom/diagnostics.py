@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,7 +26,15 @@ class Diagnostic:
 
     def __str__(self) -> str:
         prefix = "" if self.severity is Severity.ERROR else f"{self.severity.value}: "
-        return f"{self.path}:{self.line}: {prefix}{self.message}"
+        return _one_line(f"{self.path}:{self.line}: {prefix}{self.message}")
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """Control characters (a file name may hold a line break) shown as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def error(path: str, line: int, message: str) -> Diagnostic:

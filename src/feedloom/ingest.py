@@ -56,6 +56,7 @@ class _Touched:
 
 
 def ingest(
+    seeds: Path,
     files: list[RecordFile],
     settings: ParseSettings,
     max_bytes: int,
@@ -73,9 +74,11 @@ def ingest(
         parsed += sum(results)
         counter.add(len(parts[number]))
     present = {f.path for f in files}
-    cache.forget(key for key in known if key not in present)
+    # Records gone from this seeds folder; other folders' records sharing the cache stay.
+    root = str(seeds.absolute()) + "/"
+    cache.forget(key for key in known if key.startswith(root) and key not in present)
     entries, diagnostics = [], []
-    for outcome in cache.outcomes():
+    for outcome in cache.outcomes(present):
         if outcome.entry is not None:
             entries.append(outcome.entry)
         diagnostics.extend(outcome.diagnostics)

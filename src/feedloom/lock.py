@@ -24,6 +24,10 @@ class LockTimeout(Exception):
     """Another build kept the output folder for longer than we would wait."""
 
 
+_held: set[int] = set()
+"""Handles this process holds locks through (a forked worker inherits them)."""
+
+
 @contextmanager
 def holding(folder: Path, wait: float) -> Iterator[None]:
     """Hold ``folder`` (which must exist) for this build, waiting up to ``wait`` seconds."""
@@ -33,9 +37,22 @@ def holding(folder: Path, wait: float) -> Iterator[None]:
     handle = os.open(folder, os.O_RDONLY)
     try:
         _acquire(handle, folder, wait)
+        _held.add(handle)
         yield
     finally:
+        _held.discard(handle)
         os.close(handle)  # closing releases the lock
+
+
+def let_go_inherited() -> None:
+    """In a forked worker: close the handles its parent locks through.
+
+    A lock lasts while any process has its handle open; a worker that outlived
+    a killed build would otherwise keep every later build waiting.
+    """
+    for handle in list(_held):
+        os.close(handle)
+    _held.clear()
 
 
 def _acquire(handle: int, folder: Path, wait: float) -> None:

@@ -101,3 +101,23 @@ def parse_manifest(data: bytes) -> list[FeedEntry]:
 
 def files_listed(entries: Iterable[FeedEntry]) -> set[str]:
     return {path for entry in entries for path in (*entry.files.values(), *entry.archive_files())}
+
+
+def owned_files(data: bytes) -> set[str]:
+    """Every file a manifest says feedloom wrote: its feeds', and those it was retiring."""
+    retiring = json.loads(data).get("retiring", [])
+    if not isinstance(retiring, list):
+        raise ManifestError(f"{MANIFEST}: retiring is not a list")
+    return files_listed(parse_manifest(data)) | {str(path) for path in retiring}
+
+
+def with_retiring(manifest: bytes, files: Iterable[str]) -> bytes:
+    """The manifest, also listing files about to be removed.
+
+    Written before stale feeds are removed, so that a build stopped half-way
+    through the removals leaves a manifest from which the next build knows
+    what is still to remove.
+    """
+    document = json.loads(manifest)
+    document["retiring"] = sorted(files)
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -47,7 +47,7 @@ def each_part(
     gc.freeze()
     try:
         with ProcessPoolExecutor(
-            workers, mp_context=_context(), initializer=_die_with_parent
+            workers, mp_context=_context(), initializer=_start_worker, initargs=(os.getpid(),)
         ) as pool:
             futures = {pool.submit(work, part): number for number, part in enumerate(parts)}
             for future in as_completed(futures):
@@ -64,17 +64,19 @@ def run_chunks(
     return [result for number in range(len(parts)) for result in finished[number]]
 
 
-def _die_with_parent() -> None:
-    """On Linux, have the kernel stop a worker when its build is killed (kill -9 included),
-    so no worker goes on writing after its build is gone."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
+def _start_worker(parent: int) -> None:
+    """A worker dies with its build (kill -9 included) and holds none of its locks."""
+    from .lock import let_go_inherited
 
-    set_parent_death_signal = 1  # PR_SET_PDEATHSIG
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(set_parent_death_signal, signal.SIGKILL)
+    let_go_inherited()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(set_parent_death_signal, signal.SIGKILL)
+    if os.getppid() != parent:  # the build died before the signal was set up
+        os._exit(1)
 
 
 def _context() -> BaseContext:

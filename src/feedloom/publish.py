@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .manifest import MANIFEST, ManifestError, files_listed, parse_manifest
+from .manifest import MANIFEST, owned_files, with_retiring
 
 
 class PublishError(Exception):
@@ -52,8 +52,8 @@ def target_in(out_dir: Path, relative: str) -> Path:
 def previously_published(out_dir: Path) -> set[str]:
     """The files the last build's manifest lists; none when there is no usable manifest."""
     try:
-        return files_listed(parse_manifest((out_dir / MANIFEST).read_bytes()))
-    except (OSError, ManifestError):
+        return owned_files((out_dir / MANIFEST).read_bytes())
+    except (OSError, ValueError):  # no manifest, or not ours (ManifestError is a ValueError)
         return set()
 
 
@@ -80,20 +80,32 @@ def finish(
     site_files: Iterable[OutputFile],
     kept: Iterable[str] = (),
 ) -> PublishResult:
-    """After the feeds: write the site's own files (the manifest last), remove stale feeds.
+    """After the feeds: write the site's own files, remove stale feeds, the manifest last.
 
     The manifest is written after every feed it lists, so a build stopped
-    half-way leaves a manifest that lists only files that exist.
+    half-way leaves a manifest that lists only files that exist. Stale feeds
+    are first listed as ``retiring`` in it, then removed, then the manifest is
+    written without them: a build stopped among the removals leaves the next
+    one knowing what is still to remove.
     """
     before = previously_published(out_dir)
     written, unchanged = [], list(kept)
     for path, was_written in results:
         (written if was_written else unchanged).append(path)
-    now = {*written, *unchanged}
     writer = Writer(out_dir)
-    for item in sorted(site_files, key=lambda f: f.path == MANIFEST):
-        writer.write_if_changed(item)
-    removed = [path for path in sorted(before - now) if _remove(out_dir, path)]
+    manifest = None
+    for item in site_files:
+        if item.path == MANIFEST:
+            manifest = item
+        else:
+            writer.write_if_changed(item)
+    stale = sorted(before - {*written, *unchanged})
+    removed = []
+    if stale and manifest is not None:
+        writer.write_if_changed(OutputFile(MANIFEST, with_retiring(manifest.data, stale)))
+        removed = [path for path in stale if _remove(out_dir, path)]
+    if manifest is not None:
+        writer.write_if_changed(manifest)
     return PublishResult(tuple(written), tuple(sorted(unchanged)), tuple(removed))
 
 
@@ -146,16 +158,18 @@ class Writer:
 
     def _make_folder(self, folder: Path) -> None:
         """Create ``folder`` inside the output folder, never through a symbolic link."""
-        if folder in self._ready:
-            return
-        self._make_folder(folder.parent)
-        if folder.is_symlink():
-            raise PublishError(f"refusing to write through the symbolic link {folder}")
-        try:
-            folder.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise PublishError(f"cannot create folder {folder}: {exc.strerror or exc}") from None
-        self._ready.add(folder)
+        missing = []
+        while folder not in self._ready:  # target_in keeps every folder below out_dir
+            missing.append(folder)
+            folder = folder.parent
+        for level in reversed(missing):
+            try:
+                if level.is_symlink():
+                    raise PublishError(f"refusing to write through the symbolic link {level}")
+                level.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise PublishError(f"cannot create folder {level}: {exc.strerror or exc}") from None
+            self._ready.add(level)
 
 
 def _holds(target: Path, data: bytes) -> bool:

@@ -223,7 +223,7 @@ def parse_mapping(
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else first_line
         return error(display, line, f"YAML syntax error: {exc.problem or exc.context}")
-    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as exc:
+    except Exception as exc:  # PyYAML raises odd types on hostile input: all are one line
         return error(display, first_line, f"YAML error: {_first_line(exc)}")
     finally:
         loader.dispose()
@@ -231,6 +231,8 @@ def parse_mapping(
 
 
 _STR, _MAP, _SEQ = (f"tag:yaml.org,2002:{t}" for t in ("str", "map", "seq"))
+# Tags whose constructor turns a scalar into a value (not a generator of a collection).
+_SCALARS = {f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "timestamp")}
 _MERGE = "tag:yaml.org,2002:merge"
 
 
@@ -257,9 +259,12 @@ def _construct(node: yaml.Node, loader: Any) -> Any:
         if kind is yaml.ScalarNode:
             if tag == _STR:
                 return node.value
+            if tag not in _SCALARS:  # "!!seq x", "!!binary ...": PyYAML's to judge
+                raise _Unusual
             try:
                 return scalars[tag](loader, node)
-            except ValueError:  # 2021-02-30: the text, for the next stage to judge
+            except (ValueError, TypeError, AttributeError, OverflowError):
+                # 2021-02-30, or "!!timestamp soon": the text, for the next stage to judge
                 return node.value
         done = built.get(id(node))
         if done is not None:
