@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner, Result
+
+from feedloom.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_FEEDS = REPO / "feeds"
@@ -18,6 +21,24 @@ CORPUS = REPO.parent / "shared" / "corpus" / "everyday-ai"
 BASE_URL = "https://feeds.example.org/ai/"
 
 WriteRecord = Callable[..., Path]
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` (hidden ones too), by '/'-separated relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def cli(*args: str) -> Result:
+    """``feedloom ARGS`` through click's runner; any exception but the exit is a failure."""
+    result = CliRunner().invoke(main, list(args))
+    # Any exception other than the exit status would be a traceback for the user.
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert "Traceback" not in result.output
+    return result
 
 
 def record_text(fields: dict[str, Any], body: str = "") -> str:

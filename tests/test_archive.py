@@ -25,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from conftest import BASE_URL, WriteRecord, article_fields
+from conftest import BASE_URL, WriteRecord, article_fields, files_in
 from feedloom import BuildOptions, build
 from feedloom.api import BuildReport
 from feedloom.articles import Article
@@ -89,10 +89,6 @@ def run(seeds: Path, feeds: Path, out: Path, **options: Any) -> BuildReport:
     report = build(BuildOptions(seeds=seeds, feeds=feeds, out=out, **options))
     assert report.exit_status == 0, report.diagnostics
     return report
-
-
-def files_in(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
 
 def archive_files(out: Path) -> set[str]:

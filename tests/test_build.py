@@ -18,7 +18,7 @@ import feedparser
 import pytest
 import yaml
 
-from conftest import SHIPPED_FEEDS, SHIPPED_SEEDS, WriteRecord, article_fields
+from conftest import SHIPPED_FEEDS, SHIPPED_SEEDS, WriteRecord, article_fields, files_in
 from feedloom import BuildError, BuildOptions, build, check, list_feeds
 from feedloom.api import BuildReport
 
@@ -32,11 +32,6 @@ SITE_TITLE = "A.I. Every Day"
 
 def run(seeds: Path, feeds: Path, out: Path, **options: Any) -> BuildReport:
     return build(BuildOptions(seeds=seeds, feeds=feeds, out=out, **options))
-
-
-def files_in(out: Path) -> dict[str, bytes]:
-    """Every file below ``out`` (hidden ones too), by '/'-separated relative path."""
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
 
 def stamps(out: Path) -> dict[str, tuple[int, int]]:

@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import feedloom.ingest
 import feedloom.render
-from conftest import WriteRecord, article_fields, record_text
+from conftest import WriteRecord, article_fields, cli, files_in, record_text
 from feedloom import BuildOptions, build
 from feedloom.api import BuildReport
-from feedloom.cli import main
 
 ROBOTS = {"name": "Robot Report", "domain": "robots.example.io"}
 CACHE_FILE = "cache.sqlite"
@@ -53,13 +52,6 @@ def files_of(feeds: set[str]) -> set[str]:
 def run(seeds: Path, feeds: Path, out: Path, **options: Any) -> BuildReport:
     options.setdefault("jobs", 1)
     return build(BuildOptions(seeds=seeds, feeds=feeds, out=out, **options))
-
-
-def files_in(folder: Path) -> dict[str, bytes]:
-    """Every file below ``folder`` (hidden ones too), by '/'-separated relative path."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
-    }
 
 
 def stamps(folder: Path) -> dict[str, tuple[int, int]]:
@@ -127,16 +119,6 @@ def edit_site(feeds: Path, **changes: str) -> None:
         assert len(matches) == 1, key
         lines[matches[0]] = f"{key}: {value}"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def cli(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args))
-    # Any exception other than the exit status would be a traceback for the user.
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    return result
 
 
 def parsed_in(result: Result) -> int:

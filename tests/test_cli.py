@@ -13,11 +13,10 @@ from typing import Any
 
 import feedparser
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import feedloom
-from conftest import BASE_URL, SHIPPED_SEEDS, article_fields
-from feedloom.cli import main
+from conftest import BASE_URL, SHIPPED_SEEDS, article_fields, cli, files_in
 
 SUMMARY = re.compile(
     r"(?P<records>\d+) records \((?P<parsed>\d+) parsed\): "
@@ -45,16 +44,6 @@ def project(seeds: Path, feeds_dir: Path, tmp_path: Path, monkeypatch: pytest.Mo
     """tmp_path as the current folder, holding seeds/ (empty) and feeds/ (the shipped ones)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def cli(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args))
-    # Any exception other than the exit status would be a traceback for the user.
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    return result
 
 
 def good_records(write_record) -> None:
@@ -398,10 +387,6 @@ def feedloom_process(
         preexec_fn=lambda: os.umask(0o022),
         check=False,
     )
-
-
-def files_in(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
 
 def test_python_m_feedloom_version():

@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from conftest import WriteRecord, article_fields
+from conftest import WriteRecord, article_fields, cli
 from feedloom import BuildOptions, build
 from feedloom.api import BuildReport, ProbeSettings
 from feedloom.api import probe as probe_feeds
@@ -342,15 +342,6 @@ def five_records(write_record: WriteRecord, origin: Origin) -> None:
     write_record("three.md", article_fields(3, images=images_at(origin, "/typed.jpg")))
     write_record("four.md", article_fields(4, images=images_at(origin, "/chunked.jpg")))
     write_record("five.md", article_fields(5, images=images_at(origin, "/missing.png")))
-
-
-def cli(*args: str) -> Any:
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    return result
 
 
 def cli_probe(seeds: Path, feeds: Path, *more: str) -> tuple[int, ...]:

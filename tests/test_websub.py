@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from conftest import BASE_URL, WriteRecord, article_fields
+from conftest import BASE_URL, WriteRecord, article_fields, files_in
 from feedloom import BuildOptions, build, websub
 from feedloom.api import BuildReport
 from feedloom.cli import main
@@ -171,10 +171,6 @@ def run(seeds: Path, feeds: Path, out: Path, **options: Any) -> BuildReport:
     report = build(BuildOptions(seeds=seeds, feeds=feeds, out=out, **options))
     assert report.exit_status == 0, report.diagnostics
     return report
-
-
-def files_in(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
 
 def cli_build(seeds: Path, feeds: Path, out: Path) -> Any:
