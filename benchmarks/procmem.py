@@ -25,7 +25,7 @@ PROC = Path("/proc")
 @dataclass(frozen=True, slots=True)
 class Measurement:
     seconds: float  # wall time, time.perf_counter around the subprocess
-    peak_mb: float  # largest sum of Pss over the process tree, MiB
+    peak_mb: float | None  # largest sum of Pss over the process tree, MiB; None: not sampled
     cpu_seconds: float  # user + system time of the process and its waited-for descendants
     samples: int
     other_cpu_seconds: float  # CPU time the whole machine spent meanwhile, less ``cpu_seconds``
@@ -136,9 +136,13 @@ class TreeSampler(threading.Thread):
 
 
 def measure(
-    command: Sequence[str | os.PathLike], cwd: Path | None = None, interval: float = 0.02
+    command: Sequence[str | os.PathLike], cwd: Path | None = None, interval: float | None = 0.02
 ) -> Measurement:
-    """Run ``command`` to its end; raise CommandFailed (with its stderr) when it fails."""
+    """Run ``command`` to its end; raise CommandFailed (with its stderr) when it fails.
+
+    With ``interval`` None, memory is not sampled: sampling reads every
+    process's ``smaps_rollup``, which costs CPU that a command using every CPU misses.
+    """
     with tempfile.TemporaryFile() as errors:
         before = _pids()
         busy = _busy_seconds()
@@ -150,12 +154,14 @@ def measure(
             stdout=subprocess.DEVNULL,
             stderr=errors,
         )
-        sampler = TreeSampler(process.pid, before, interval)
-        sampler.start()
+        sampler = None if interval is None else TreeSampler(process.pid, before, interval)
+        if sampler:
+            sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
         busy = _busy_seconds() - busy
-        sampler.stop()
+        if sampler:
+            sampler.stop()
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode != 0:
             errors.seek(0)
@@ -166,8 +172,8 @@ def measure(
     cpu = usage.ru_utime + usage.ru_stime
     return Measurement(
         seconds=seconds,
-        peak_mb=sampler.peak_kb / 1024,
+        peak_mb=sampler.peak_kb / 1024 if sampler else None,
         cpu_seconds=cpu,
-        samples=sampler.samples,
+        samples=sampler.samples if sampler else 0,
         other_cpu_seconds=max(0.0, busy - cpu),
     )
