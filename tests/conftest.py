@@ -63,6 +63,34 @@ def article_fields(n: int = 1, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def three_records(write_record: WriteRecord) -> None:
+    """Two providers, two categories, topics AI / Robotics / Vision: the feeds THREE_FEEDS."""
+    write_record("one.md", article_fields(1, topics=["AI"]))
+    write_record(
+        "two.md",
+        article_fields(
+            2,
+            topics=["Robotics"],
+            category="research",
+            provider={"name": "Robot Report", "domain": "robots.example.io"},
+        ),
+    )
+    write_record("three.md", article_fields(3, topics=["AI", "Vision"]))
+
+
+THREE_FEEDS = (
+    "all",
+    "topics/ai",
+    "topics/robotics",
+    "topics/vision",
+    "providers/news-example-com",
+    "providers/robots-example-io",
+    "categories/news",
+    "categories/research",
+)
+"""The feeds (paths without a suffix) that three_records makes."""
+
+
 @pytest.fixture
 def seeds(tmp_path: Path) -> Path:
     folder = tmp_path / "seeds"

@@ -18,7 +18,14 @@ import feedparser
 import pytest
 import yaml
 
-from conftest import SHIPPED_FEEDS, SHIPPED_SEEDS, WriteRecord, article_fields, files_in
+from conftest import (
+    SHIPPED_FEEDS,
+    SHIPPED_SEEDS,
+    THREE_FEEDS,
+    article_fields,
+    files_in,
+    three_records,
+)
 from feedloom import BuildError, BuildOptions, build, check, list_feeds
 from feedloom.api import BuildReport
 
@@ -133,21 +140,6 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuildReport, Path
     return run(SHIPPED_SEEDS, SHIPPED_FEEDS, out, cache=folder / "cache"), out
 
 
-def three_records(write_record: WriteRecord) -> None:
-    """Two providers, two categories, topics AI / Robotics / Vision."""
-    write_record("one.md", article_fields(1, topics=["AI"]))
-    write_record(
-        "two.md",
-        article_fields(
-            2,
-            topics=["Robotics"],
-            category="research",
-            provider={"name": "Robot Report", "domain": "robots.example.io"},
-        ),
-    )
-    write_record("three.md", article_fields(3, topics=["AI", "Vision"]))
-
-
 # --- layout and manifest ---------------------------------------------------
 
 
@@ -161,20 +153,7 @@ def test_layout_has_one_pair_of_files_per_topic_provider_category_and_all(
         "feeds.json",
         "index.opml",
         "index.html",
-        *(
-            f"{path}.{suffix}"
-            for path in (
-                "all",
-                "topics/ai",
-                "topics/robotics",
-                "topics/vision",
-                "providers/news-example-com",
-                "providers/robots-example-io",
-                "categories/news",
-                "categories/research",
-            )
-            for suffix in ("rss", "atom")
-        ),
+        *(f"{path}.{suffix}" for path in THREE_FEEDS for suffix in ("rss", "atom")),
     }
 
 
@@ -566,9 +545,7 @@ def test_every_shipped_feed_lists_items_newest_first(shipped):
 @pytest.mark.parametrize("suffix", ["rss", "atom"])
 def test_shipped_items_keep_title_link_guid_and_date_of_their_record(shipped, suffix):
     _, out = shipped
-    records = {
-        canonical(r.get("webUrl") or r["originalUrl"]): r for r in published_records(SHIPPED_SEEDS)
-    }
+    records = shipped_records_by_id()
     entries = parse(out / f"all.{suffix}").entries
     assert {e.id for e in entries} == set(records)
     for entry in entries:
@@ -579,11 +556,16 @@ def test_shipped_items_keep_title_link_guid_and_date_of_their_record(shipped, su
         assert entry_time(entry) == int(expected.timestamp()), entry.id
 
 
-def test_shipped_rss_items_have_the_lead_image_as_their_one_enclosure(shipped):
-    _, out = shipped
-    records = {
+def shipped_records_by_id() -> dict[str, dict]:
+    """The published shipped records, by the id (canonical link) their items carry."""
+    return {
         canonical(r.get("webUrl") or r["originalUrl"]): r for r in published_records(SHIPPED_SEEDS)
     }
+
+
+def test_shipped_rss_items_have_the_lead_image_as_their_one_enclosure(shipped):
+    _, out = shipped
+    records = shipped_records_by_id()
     with_images = 0
     for entry in parse(out / "all.rss").entries:
         images = records[entry.id].get("images") or []
@@ -595,9 +577,7 @@ def test_shipped_rss_items_have_the_lead_image_as_their_one_enclosure(shipped):
 
 def test_shipped_atom_entries_have_every_image_as_an_enclosure(shipped):
     _, out = shipped
-    records = {
-        canonical(r.get("webUrl") or r["originalUrl"]): r for r in published_records(SHIPPED_SEEDS)
-    }
+    records = shipped_records_by_id()
     three = 0
     for entry in parse(out / "all.atom").entries:
         images = records[entry.id].get("images") or []

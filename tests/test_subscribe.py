@@ -241,6 +241,18 @@ def test_opml_outlines_are_rss_subscriptions_with_absolute_urls_of_published_fil
         assert html_url == f"{BASE_URL}index.html#{stem(feed['files']['rss'])}"
 
 
+def test_opml_imports_by_text_pattern_as_podget_reads_it(site):
+    """podget 0.9 reads each outline's URL with sed: the last attribute ending in "url"."""
+    text = (site / "index.opml").read_text(encoding="utf-8")
+    podget_url = re.compile(r'.*[xml]*url="([^"]+)"', re.IGNORECASE)
+    lines = [line for line in text.splitlines() if 'type="rss"' in line]
+    expected = [
+        o.get("xmlUrl")
+        for o in etree.parse(str(site / "index.opml")).getroot().findall("body/outline/outline")
+    ]
+    assert [podget_url.match(line).group(1) for line in lines] == expected
+
+
 def test_opml_prefers_rss_then_atom(seeds, write_record, feeds_dir, out):
     write_record("one.md", article_fields(1))
     run(seeds, feeds_dir, out, formats=("json", "atom"))

@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from conftest import BASE_URL, WriteRecord, article_fields, files_in
+from conftest import BASE_URL, THREE_FEEDS, article_fields, files_in, three_records
 from feedloom import BuildOptions, build, websub
 from feedloom.api import BuildReport
 from feedloom.cli import main
@@ -33,17 +33,7 @@ from feedloom.cli import main
 ATOM = "http://www.w3.org/2005/Atom"
 NS = {"atom": ATOM}
 SUFFIXES = ("rss", "atom", "json")
-FEEDS = (
-    "all",
-    "topics/ai",
-    "topics/robotics",
-    "topics/vision",
-    "providers/news-example-com",
-    "providers/robots-example-io",
-    "categories/news",
-    "categories/research",
-)
-EVERY_URL = {f"{BASE_URL}{path}.{suffix}" for path in FEEDS for suffix in SUFFIXES}
+EVERY_URL = {f"{BASE_URL}{path}.{suffix}" for path in THREE_FEEDS for suffix in SUFFIXES}
 SITE_FILES = {"feeds.json", "index.opml", "index.html"}
 
 
@@ -155,17 +145,6 @@ def with_hub(feeds_dir: Path, url: str, **more: Any) -> Path:
     return feeds_dir
 
 
-ROBOTS = {"name": "Robot Report", "domain": "robots.example.io"}
-
-
-def three_records(write_record: WriteRecord) -> None:
-    write_record("one.md", article_fields(1, topics=["AI"]))
-    write_record(
-        "two.md", article_fields(2, topics=["Robotics"], category="research", provider=ROBOTS)
-    )
-    write_record("three.md", article_fields(3, topics=["AI", "Vision"]))
-
-
 def run(seeds: Path, feeds: Path, out: Path, **options: Any) -> BuildReport:
     options.setdefault("jobs", 1)
     report = build(BuildOptions(seeds=seeds, feeds=feeds, out=out, **options))
@@ -199,7 +178,7 @@ def links_of(path: Path) -> dict[str, list[str]]:
 def test_every_feed_declares_the_hub_and_its_self_link(hub, write_record, seeds, feeds_dir, out):
     three_records(write_record)
     run(seeds, with_hub(feeds_dir, hub.url), out)
-    for path in FEEDS:
+    for path in THREE_FEEDS:
         for suffix in ("rss", "atom"):
             links = links_of(out / f"{path}.{suffix}")
             assert links["hub"] == [hub.url], path

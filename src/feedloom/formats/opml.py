@@ -30,8 +30,10 @@ def render_opml(entries: Sequence[FeedEntry], site: Site) -> bytes:
                 type="rss",
                 text=entry.title,
                 title=entry.title,
-                xmlUrl=site.url_for(_subscription(entry)),
+                # xmlUrl last: importers that read outlines as text, such as podget's,
+                # take the last attribute whose name ends in "url" as the feed.
                 htmlUrl=site.index_url(anchor(entry)),
+                xmlUrl=site.url_for(_subscription(entry)),
             )
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
