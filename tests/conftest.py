@@ -63,17 +63,16 @@ def article_fields(n: int = 1, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+ROBOT_REPORT = {"name": "Robot Report", "domain": "robots.example.io"}
+"""The second provider of three_records."""
+
+
 def three_records(write_record: WriteRecord) -> None:
     """Two providers, two categories, topics AI / Robotics / Vision: the feeds THREE_FEEDS."""
     write_record("one.md", article_fields(1, topics=["AI"]))
     write_record(
         "two.md",
-        article_fields(
-            2,
-            topics=["Robotics"],
-            category="research",
-            provider={"name": "Robot Report", "domain": "robots.example.io"},
-        ),
+        article_fields(2, topics=["Robotics"], category="research", provider=ROBOT_REPORT),
     )
     write_record("three.md", article_fields(3, topics=["AI", "Vision"]))
 

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from conftest import (
+    ROBOT_REPORT,
     SHIPPED_FEEDS,
     SHIPPED_SEEDS,
     THREE_FEEDS,
@@ -293,7 +294,7 @@ def test_editing_one_record_rewrites_only_the_feeds_that_contain_it(
             2,
             topics=["Robotics"],
             category="research",
-            provider={"name": "Robot Report", "domain": "robots.example.io"},
+            provider=ROBOT_REPORT,
             excerpt="A corrected excerpt.",
         ),
     )
