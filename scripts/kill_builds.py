@@ -63,16 +63,6 @@ def listed_files(manifest: bytes) -> set[str]:
     return {path for feed in document["feeds"] for path in feed["files"].values()}
 
 
-def without_retiring(manifest: bytes) -> tuple[bytes, list[str]]:
-    """A manifest written while stale feeds are removed lists them as ``retiring``:
-    (the manifest as it is once they are gone, the files it names as retiring)."""
-    document = json.loads(manifest)
-    retiring = document.pop("retiring", None)
-    if retiring is None:
-        return manifest, []
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), retiring
-
-
 def group_members(group: int) -> list[int]:
     """Live processes (zombies excluded) of a process group, from /proc."""
     members = []
@@ -299,9 +289,10 @@ class Harness:
         return problems
 
     def check_manifest(self, kept: dict[str, bytes], empty: bool, what: str) -> list[str]:
-        """feeds.json is the old or the new one and every file it lists exists (in the new
-        version when it is the new one). It may also name, as 'retiring', stale files of
-        the old version that a build stopped while removing them."""
+        """feeds.json is the old or the new one (or, before a first build, one listing no
+        feed) and every file it lists exists (in the new version when it is the new one).
+        It may also name, as 'unlisted', files no feed of it lists: the old one, the new
+        files a build was about to write; the new one, the stale files it was removing."""
         manifest = kept.get(MANIFEST)
         if manifest is None:
             return [] if empty else [f"{what}: {MANIFEST} is gone"]
@@ -309,15 +300,19 @@ class Harness:
             document = json.loads(manifest)
         except ValueError:
             return [f"{what}: {MANIFEST} is not JSON (half-written?)"]
-        retiring = document.pop("retiring", None) if isinstance(document, dict) else None
+        unlisted = document.pop("unlisted", None) if isinstance(document, dict) else None
         new = json.loads(self.ref_b[MANIFEST])
-        if document not in [json.loads(ref[MANIFEST]) for ref in self.references(empty)]:
+        known = [json.loads(ref[MANIFEST]) for ref in self.references(empty)]
+        before_any = empty and isinstance(document, dict) and document.get("feeds") == []
+        if document not in known and not before_any:
             return [f"{what}: {MANIFEST} is neither the old nor the new one"]
         problems = []
-        if retiring is not None:
-            stale = listed_files(self.ref_a[MANIFEST]) - listed_files(self.ref_b[MANIFEST])
-            if document != new or not isinstance(retiring, list) or not set(retiring) <= stale:
-                problems.append(f"{what}: {MANIFEST} retires files that are not stale")
+        if unlisted is not None:
+            b_files = listed_files(self.ref_b[MANIFEST])
+            a_files = set() if empty else listed_files(self.ref_a[MANIFEST])
+            allowed = a_files - b_files if document == new else b_files - a_files
+            if not isinstance(unlisted, list) or not set(unlisted) <= allowed:
+                problems.append(f"{what}: {MANIFEST} names unlisted files it should not")
         for path in sorted(listed_files(manifest)):
             if path not in kept:
                 problems.append(f"{what}: {MANIFEST} lists {path}, which is missing")

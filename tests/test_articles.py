@@ -212,6 +212,23 @@ def test_missing_link_is_rejected_on_line_1() -> None:
     assert "webUrl" in diagnostic.message
 
 
+@pytest.mark.parametrize(
+    ("given", "link"),
+    [
+        ("http://[::1]/a", "http://[::1]/a"),
+        ("https://[2001:DB8::1]:8443/a", "https://[2001:db8::1]:8443/a"),
+        ("https://[2001:db8::1]:443/a", "https://[2001:db8::1]/a"),
+    ],
+)
+def test_ipv6_literal_host_is_a_usable_link(given: str, link: str) -> None:
+    assert article(linked(f"webUrl: '{given}'\n")).link == link
+
+
+@pytest.mark.parametrize("bad", ["http://[v1.x]/a", "http://[fe80::1%25eth0]/a", "http://[::1/a"])
+def test_bracketed_host_that_is_no_plain_ipv6_address_is_rejected(bad: str) -> None:
+    assert rejection(linked(f"webUrl: '{bad}'\n")).message.startswith("webUrl")
+
+
 def test_html_entity_in_url_is_decoded() -> None:
     found = article(linked("webUrl: https://a.example/p?w=600&#038;h=400\n"))
     assert found.link == "https://a.example/p?w=600&h=400"
@@ -387,6 +404,22 @@ def test_provider_without_domain_is_keyed_by_link_host_without_www() -> None:
     provider = article(front).provider
     assert provider is not None
     assert (provider.key, provider.name) == ("daily.example.com", "Daily")
+
+
+@pytest.mark.parametrize(
+    "domain", ["www.example.com", "Example.com", "https://WWW.example.com:8443/news", "example.com"]
+)
+def test_provider_domain_is_keyed_like_a_link_host(domain: str) -> None:
+    provider = article(HEAD + f"provider:\n  name: Ex\n  domain: '{domain}'\n").provider
+    assert provider is not None
+    assert provider.key == "example.com"
+
+
+def test_provider_without_domain_is_keyed_by_link_host_without_port() -> None:
+    front = linked("webUrl: https://www.example.com:8443/story\nprovider:\n  name: Ex\n")
+    provider = article(front).provider
+    assert provider is not None
+    assert provider.key == "example.com"
 
 
 def test_provider_logo_comes_from_provider_images() -> None:

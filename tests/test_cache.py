@@ -12,8 +12,10 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import Result
@@ -206,6 +208,30 @@ def test_two_output_folders_share_the_parsed_records(write_record, seeds, feeds_
     again = run(seeds, feeds_dir, tmp_path / "a", cache=cache)
     assert (again.parsed, again.rendered, again.written) == (0, 0, ())
     assert files_in(tmp_path / "a") == files_in(tmp_path / "b")
+
+
+def test_seeds_folders_sharing_a_cache_never_show_each_others_articles(
+    feeds_dir, tmp_path, monkeypatch
+):
+    """Two projects, one cache, records at the same relative paths: each feed shows its own."""
+    cache = tmp_path / "cache"
+    options = BuildOptions(seeds=Path("seeds"), feeds=feeds_dir, out=Path("out"), cache=cache)
+
+    def build_project(name: str, titles: dict[int, str]) -> None:
+        (tmp_path / name / "seeds").mkdir(parents=True, exist_ok=True)
+        for n, title in titles.items():
+            fields = article_fields(n, title=title)
+            (tmp_path / name / "seeds" / f"{n}.md").write_text(record_text(fields))
+        monkeypatch.chdir(tmp_path / name)
+        assert build(replace(options, jobs=1)).exit_status == 0
+
+    build_project("p1", {1: "p1 one", 2: "p1 two"})
+    build_project("p2", {1: "p2 one", 2: "p2 two"})
+    build_project("p1", {2: "p1 two, edited"})  # p1's seeds/2.md is the newer row now
+    build_project("p2", {1: "p2 one, edited"})  # p2's feeds render again, with its seeds/2.md
+    items = ElementTree.parse(tmp_path / "p2/out/all.rss").iter("item")
+    titles = [item.findtext("title") for item in items]
+    assert titles == ["p2 two", "p2 one, edited"]
 
 
 # --- record changes -----------------------------------------------------------------

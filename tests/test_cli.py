@@ -439,3 +439,9 @@ def test_bad_input_in_a_real_process_gives_lines_not_tracebacks(seeds, feeds_dir
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
     assert "nowhere" in missing.stderr
+
+
+def test_the_package_exports_everything_the_api_does():
+    for name in feedloom.api.__all__:
+        assert getattr(feedloom, name) is getattr(feedloom.api, name), name
+    assert set(feedloom.__all__) == {*feedloom.api.__all__, "__version__"}

@@ -149,16 +149,20 @@ def test_unknown_key_in_family_file_names_file_line_and_key(feeds_dir):
 # --- wrong types ---------------------------------------------------------------------
 
 
-def test_limit_as_text_is_reported(feeds_dir):
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("limit", '"ten"'),
+        ("limit", "-1"),
+        ("base_url", '"ftp://feeds.example.org/ai/"'),
+        ("base_url", '"feeds/ai/"'),
+        ("title", '"A.I.\\x01 Every Day"'),  # a control character XML cannot carry
+    ],
+)
+def test_bad_site_value_is_reported_at_its_line(feeds_dir, key, value):
     site = feeds_dir / "site.yaml"
-    line = replace_line(site, "limit:", 'limit: "ten"')
-    assert_reported(problems_of(feeds_dir), site, line, "limit")
-
-
-def test_negative_limit_is_reported(feeds_dir):
-    site = feeds_dir / "site.yaml"
-    line = replace_line(site, "limit:", "limit: -1")
-    assert_reported(problems_of(feeds_dir), site, line, "limit")
+    line = replace_line(site, f"{key}:", f"{key}: {value}")
+    assert_reported(problems_of(feeds_dir), site, line, key)
 
 
 def test_family_limit_as_text_is_reported(feeds_dir):
@@ -189,18 +193,6 @@ def test_known_template_placeholders_are_accepted(feeds_dir):
     replace_line(topics, "title:", 'title: "{site} / {label} / {key}"')
     spec = next(s for s in load(feeds_dir).specs if s.kind == "topics")
     assert spec.title == "{site} / {label} / {key}"
-
-
-def test_ftp_base_url_is_reported(feeds_dir):
-    site = feeds_dir / "site.yaml"
-    line = replace_line(site, "base_url:", 'base_url: "ftp://feeds.example.org/ai/"')
-    assert_reported(problems_of(feeds_dir), site, line, "base_url")
-
-
-def test_relative_base_url_is_reported(feeds_dir):
-    site = feeds_dir / "site.yaml"
-    line = replace_line(site, "base_url:", 'base_url: "feeds/ai/"')
-    assert_reported(problems_of(feeds_dir), site, line, "base_url")
 
 
 def test_invalid_base_url_is_not_also_reported_as_missing(feeds_dir):
@@ -247,12 +239,6 @@ def test_missing_kind_is_reported(feeds_dir):
     assert "required" in problem.message
 
 
-def test_slug_with_group_by_is_rejected(feeds_dir):
-    topics = feeds_dir / "topics.yaml"
-    append(topics, "slug: topics\n")
-    the_problem(problems_of(feeds_dir), topics, "slug")
-
-
 def test_slug_with_group_by_names_the_slug_line(feeds_dir):
     topics = feeds_dir / "topics.yaml"
     line = append(topics, "slug: topics\n")
@@ -289,6 +275,13 @@ def test_yaml_syntax_error_names_its_line(feeds_dir):
     problem = next(p for p in problems if Path(p.path) == topics)
     assert problem.line == line, str(problem)
     assert "YAML" in problem.message
+
+
+def test_site_file_tagged_as_a_set_is_a_config_error_naming_the_file(feeds_dir):
+    site = feeds_dir / "site.yaml"
+    site.write_text("!!set {title, base_url}\n", encoding="utf-8")
+    problems = problems_of(feeds_dir)
+    assert [str(p) for p in problems] == [f"{site}:1: not a mapping of fields"]
 
 
 def test_every_mistake_is_reported_at_once(feeds_dir):
@@ -381,3 +374,35 @@ def test_provider_filters_are_domains_however_they_are_written(feeds_dir):
     )
     spec = next(s for s in load(feeds_dir).specs if s.kind == "mine")
     assert spec.filter.providers == ("news.example.com", "robots.example.io")
+
+
+def test_provider_filters_take_the_form_of_link_hosts(feeds_dir):
+    custom = feeds_dir / "mine.yaml"
+    custom.write_text(
+        "kind: mine\nfilter:\n  providers: [www.example.com, 'https://WWW.Example.com:8443/']\n"
+    )
+    spec = next(s for s in load(feeds_dir).specs if s.kind == "mine")
+    assert spec.filter.providers == ("example.com",)
+
+
+def test_filter_texts_are_repaired_as_record_texts_are(feeds_dir):
+    custom = feeds_dir / "mine.yaml"
+    custom.write_text(
+        "kind: mine\nfilter:\n"
+        "  topics: ['Climate\u00a0change', ' Deep  dive ']\n"
+        "  categories: [Caf\u0065\u0301]\n"
+        "  types: [R&amp;D]\n",
+        encoding="utf-8",
+    )
+    rule = next(s for s in load(feeds_dir).specs if s.kind == "mine").filter
+    assert rule.topics_any == ("Climate change", "Deep dive")
+    assert rule.categories == ("Caf\u00e9",)
+    assert rule.types == ("R&D",)
+
+
+@pytest.mark.parametrize("value", ["['\u00a0']", '["\\x07"]'])
+def test_a_filter_text_that_repair_leaves_empty_is_a_mistake(feeds_dir, value):
+    custom = feeds_dir / "mine.yaml"
+    custom.write_text(f"kind: mine\nfilter:\n  categories: {value}\n", encoding="utf-8")
+    problem = assert_reported(problems_of(feeds_dir), custom, 2, "filter")
+    assert "list of text" in problem.message

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib.util
+import json
 import os
 import random
 import shutil
@@ -27,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -295,6 +296,55 @@ def test_a_build_stopped_before_any_write_or_removal_is_repaired_by_the_next(
     assert not failures, summary + "\n" + "\n".join(failures[:20])
 
 
+def test_a_new_feed_of_a_build_stopped_before_its_manifest_is_removed_once_unneeded(
+    write_record, seeds, feeds_dir, out, monkeypatch
+):
+    """The stopped build wrote topics/zebra.*, never listed in a finished manifest; once
+    the record is gone, the next build still knows the files are feedloom's to remove."""
+    options = BuildOptions(seeds=seeds, feeds=feeds_dir, out=out, jobs=1)
+    write_record("one.md", article_fields(1))
+    build(options)
+    zebra = write_record("two.md", article_fields(2, topics=["Zebra"]))
+
+    def stopped(*args: Any) -> None:
+        raise Killed("before the manifest")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(feedloom.api, "finish", stopped)
+        with pytest.raises(Killed):
+            build(options)
+    assert (out / "topics/zebra.rss").is_file()
+    zebra.unlink()
+    report = build(options)
+    assert {"topics/zebra.rss", "topics/zebra.atom"} <= set(report.removed)
+    assert not (out / "topics").joinpath("zebra.rss").exists()
+    assert "unlisted" not in (out / "feeds.json").read_text(encoding="utf-8")
+
+
+def test_a_build_that_replays_never_vouches_for_files_another_build_wrote_after_it(
+    write_record, seeds, feeds_dir, out, monkeypatch
+):
+    """A build's stamp is saved while it holds the folder: a build that takes the
+    folder right after it cannot publish before that stamp exists."""
+    for n in range(1, 6):
+        write_record(f"{n}.md", article_fields(n))
+    short = BuildOptions(seeds=seeds, feeds=feeds_dir, out=out, jobs=1, limit=2)
+    real = feedloom.api.holding
+
+    @contextlib.contextmanager
+    def then_another_build(folder: Path, wait: float) -> Iterator[None]:
+        with real(folder, wait):
+            yield
+        monkeypatch.setattr(feedloom.api, "holding", real)
+        build(replace(short, limit=None))  # takes the folder the moment it is let go
+
+    monkeypatch.setattr(feedloom.api, "holding", then_another_build)
+    build(short)
+    again = build(short)
+    assert again.parsed == 0
+    assert (out / "all.rss").read_text(encoding="utf-8").count("<item>") == 2
+
+
 # --- two builds at once -----------------------------------------------------------------------
 
 
@@ -536,7 +586,11 @@ def test_a_folder_that_cannot_be_created_is_one_clear_error(versions, tmp_path, 
         build(api_options(h))
     assert "\n" not in str(caught.value)
     assert not leftovers(h.out)
-    assert "feeds.json" not in tree(h.out)
+    # No feed is listed as published; what was written is named as feedloom's to remove.
+    files = tree(h.out)
+    manifest = json.loads(files.pop("feeds.json"))
+    assert manifest["feeds"] == []
+    assert set(files) <= set(manifest["unlisted"])
 
 
 # --- the real thing, where the machine allows it: immutable folders, a full disk ----------

@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from conftest import WriteRecord, article_fields, cli
+from conftest import WriteRecord, article_fields, cli, three_records
 from feedloom import BuildOptions, build
 from feedloom.api import BuildReport, ProbeSettings
 from feedloom.api import probe as probe_feeds
@@ -608,3 +608,29 @@ def test_probe_cli_verbose_lists_what_told_no_size(origin, write_record, seeds, 
     assert result.exit_code == 0, result.output
     assert f"no size: {origin.url('/missing.png')}: HTTP 404" in result.stderr
     assert f"no size: {origin.url('/chunked.jpg')}: the server gives no size" in result.stderr
+
+
+def cli_build(seeds: Path, feeds: Path, out: Path, *more: str) -> str:
+    """``feedloom build``; what it printed."""
+    result = cli("build", "--seeds", str(seeds), "--feeds", str(feeds), "--out", str(out), *more)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_probe_keeps_the_cache_of_builds_with_the_same_record_size_limit(
+    write_record, seeds, all_formats, out
+):
+    three_records(write_record)
+    limit = ("--max-record-bytes", "2000000", "-j", "1")
+    assert "3 records (3 parsed)" in cli_build(seeds, all_formats, out, *limit)
+    cli_probe(seeds, all_formats, *limit)
+    assert "3 records (0 parsed)" in cli_build(seeds, all_formats, out, *limit)
+
+
+def test_probe_prints_the_caches_notices(write_record, seeds, all_formats, out):
+    three_records(write_record)
+    cli_build(seeds, all_formats, out, "-j", "1")
+    limit = ("--max-record-bytes", "9999")
+    result = cli("probe", "--seeds", str(seeds), "--feeds", str(all_formats), *limit)
+    assert result.exit_code == 0, result.output
+    assert "feedloom: cache: settings changed; reading every record again" in result.stderr

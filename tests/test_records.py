@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
-from conftest import record_text
+import pytest
+
+from conftest import cli, record_text
 from feedloom.diagnostics import Diagnostic, Severity, error, warning
 from feedloom.records import Record, discover, parse_record, read_all, read_record
 
@@ -128,6 +133,15 @@ def test_front_matter_that_is_a_scalar_is_rejected(seeds: Path) -> None:
     assert "mapping" in diagnostic.message
 
 
+@pytest.mark.parametrize("front", ["!!set {a, b}", "!!set\n? title\n? heat"])
+def test_front_matter_tagged_as_a_set_is_one_diagnostic_naming_the_file(
+    seeds: Path, front: str
+) -> None:
+    write_bytes(seeds, "set.md", f"---\n{front}\n---\n".encode())
+    results = list(read_all(seeds, "my-seeds"))
+    assert [str(r) for r in results] == ["my-seeds/set.md:2: not a mapping of fields"]
+
+
 def test_empty_front_matter_is_rejected(seeds: Path) -> None:
     path = write_bytes(seeds, "a.md", b"---\n---\nbody\n")
     diagnostic = as_diagnostic(read(path))
@@ -208,6 +222,25 @@ def test_file_one_byte_over_max_bytes_is_rejected(seeds: Path) -> None:
     assert isinstance(read(path, max_bytes=len(data) - 1), Diagnostic)
 
 
+def test_file_over_max_bytes_is_not_read_at_all(
+    seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_bytes(seeds, "a.md", b"---\ntitle: Hello\n---\n" + b"x" * 1000)
+    reads: list[int] = []
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    assert "over the limit of 100" in as_diagnostic(read(path, max_bytes=100)).message
+    assert reads == []
+
+
+def test_file_that_grows_past_max_bytes_while_read_is_rejected(
+    seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_bytes(seeds, "a.md", b"---\ntitle: Hello\n---\n" + b"x" * 1000)
+    monkeypatch.setattr(os, "fstat", lambda fd: SimpleNamespace(st_size=20))  # as first seen
+    assert "bytes, over the limit of 100" in as_diagnostic(read(path, max_bytes=100)).message
+
+
 # --- line of every top-level key ---------------------------------------------
 
 
@@ -279,6 +312,56 @@ def test_discover_still_reads_a_seeds_folder_below_a_hidden_folder(tmp_path: Pat
     root = tmp_path / ".config" / "seeds"
     write_bytes(root, "a.md", b"---\ntitle: x\n---\n")
     assert [p.name for p in discover(root)] == ["a.md"]
+
+
+def test_discover_skips_links_that_loop_or_lead_nowhere(seeds: Path) -> None:
+    write_bytes(seeds, "a.md", b"---\ntitle: x\n---\n")
+    (seeds / "loop").symlink_to("loop")
+    (seeds / "broken").symlink_to("nowhere")
+    (seeds / "sub").mkdir()
+    (seeds / "sub" / "loop").symlink_to("loop")
+    assert [p.name for p in discover(seeds)] == ["a.md"]
+
+
+def test_discover_skips_a_folder_that_cannot_be_listed(
+    seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_bytes(seeds, "a.md", b"---\ntitle: x\n---\n")
+    write_bytes(seeds, "locked/b.md", b"---\ntitle: x\n---\n")
+    real_scandir = os.scandir
+
+    def scandir(folder: str) -> Iterator[os.DirEntry]:
+        if Path(folder).name == "locked":
+            raise PermissionError(13, "Permission denied", folder)
+        return real_scandir(folder)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert [p.name for p in discover(seeds)] == ["a.md"]
+
+
+def test_a_file_that_cannot_be_read_is_still_reported(
+    seeds: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_bytes(seeds, "a.md", b"---\ntitle: x\n---\n")
+    real_open = os.open
+
+    def refuse(path: str, flags: int) -> int:
+        if Path(path).name == "a.md":
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags)
+
+    monkeypatch.setattr(os, "open", refuse)
+    results = [str(r) for r in read_all(seeds, "seeds")]
+    assert results == ["seeds/a.md:1: cannot read file: Permission denied"]
+
+
+def test_build_and_check_pass_over_a_link_that_loops(write_record, seeds, feeds_dir) -> None:
+    write_record("a.md")
+    (seeds / "loop").symlink_to("loop")
+    for command in ("check", "build"):
+        result = cli(command)
+        assert result.exit_code == 0, result.output
+        assert "loop" not in result.output
 
 
 def test_discover_order_is_sorted_by_relative_path(seeds: Path) -> None:

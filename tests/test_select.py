@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import article_fields
+from feedloom.api import read_articles
 from feedloom.articles import Article, Image, Provider
 from feedloom.config import Config, Overrides, load_config
 from feedloom.diagnostics import Severity
@@ -479,3 +481,42 @@ def test_without_a_provider_family_there_are_no_sources(feeds_dir):
     (feeds_dir / "providers.yaml").unlink()
     selection = select([make(1)], load_config(feeds_dir, FORMATS))
     assert all(dict(plan.sources) == {} for plan in selection.plans)
+
+
+# --- records to feeds ----------------------------------------------------------------
+
+
+def plan_of_kind(selection: Selection, kind: str) -> FeedPlan:
+    (plan,) = (p for p in selection.plans if p.kind == kind)
+    return plan
+
+
+def test_one_provider_written_three_ways_has_one_feed_and_its_filter_takes_all(
+    feeds_dir, seeds, write_record
+):
+    (feeds_dir / "mine.yaml").write_text("kind: mine\nfilter:\n  providers: [www.example.com]\n")
+    for n, provider in enumerate(
+        [{"name": "Ex", "domain": "www.example.com"}, {"name": "Ex", "domain": "example.com"}]
+    ):
+        write_record(f"{n}.md", article_fields(n, provider=provider))
+    link = "https://www.example.com:8443/articles/3"
+    write_record("3.md", article_fields(3, webUrl=link, provider={"name": "Ex"}))
+    selection = select(read_articles(seeds).articles, load_config(feeds_dir, FORMATS))
+    providers = plans_of(selection, "providers")
+    assert {key: len(plan.items) for key, plan in providers.items()} == {"example.com": 3}
+    assert len(plan_of_kind(selection, "mine").items) == 3
+
+
+def test_a_filter_written_with_odd_white_space_matches_the_records_text(
+    feeds_dir, seeds, write_record
+):
+    (feeds_dir / "mine.yaml").write_text(
+        "kind: mine\nfilter:\n  topics: ['Climate\u00a0change']\n"
+        "  categories: ['Deep  dive']\n  types: ['Caf\u0065\u0301']\n",
+        encoding="utf-8",
+    )
+    fields = {"topics": ["Climate  change"], "category": "Deep\u00a0dive", "type": "Caf\u00e9"}
+    write_record("1.md", article_fields(1, **fields))
+    write_record("2.md", article_fields(2))
+    selection = select(read_articles(seeds).articles, load_config(feeds_dir, FORMATS))
+    assert titles(plan_of_kind(selection, "mine")) == ["Article 1"]

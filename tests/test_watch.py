@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SHIPPED_FEEDS, article_fields
+from feedloom import watch as watch_module
 from feedloom.api import BuildOptions, BuildReport, build
 from feedloom.config import ConfigError
 from feedloom.watch import Outcome, snapshot, watch
@@ -71,6 +72,27 @@ def test_a_broken_definition_is_reported_and_watching_goes_on(watching, feeds_di
     assert "limt" in str(problem)
     site.write_text(good)
     assert isinstance(next_outcome(watching), BuildReport)
+
+
+def test_a_failing_scan_is_told_once_and_watching_goes_on(
+    watching, write_record, monkeypatch: pytest.MonkeyPatch
+):
+    gone = FileNotFoundError(2, "No such file or directory", "seeds")
+    failing = [True]
+    real = watch_module.discover_files
+
+    def discover_files(*args: object) -> object:
+        if failing[0]:
+            raise gone
+        return real(*args)
+
+    monkeypatch.setattr(watch_module, "discover_files", discover_files)
+    assert next_outcome(watching) is gone
+    time.sleep(0.3)  # more scans fail, untold
+    failing[0] = False
+    write_record("two.md", article_fields(2))
+    report = next_outcome(watching)
+    assert isinstance(report, BuildReport) and report.records == 2
 
 
 def test_a_change_made_during_the_first_build_is_not_missed(

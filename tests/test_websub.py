@@ -2,7 +2,7 @@
 
 A hub stand-in (http.server on 127.0.0.1, port 0, in a thread) records every
 POST it gets and answers as each test tells it: 204, 500 then 204, always 500,
-400; an unreachable hub is a port nothing listens on.
+400, 301, a line that is not HTTP; an unreachable hub is a port nothing listens on.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -51,11 +52,19 @@ class Post:
         return self.form["hub.url"][0]
 
 
+NOT_HTTP = -1
+"""A status that makes the hub stand-in answer a line that is not HTTP."""
+
+
 class Hub:
-    """Answers each POST with ``status(number of earlier POSTs for the same hub.url)``."""
+    """Answers each POST with ``status(number of earlier POSTs for the same hub.url)``.
+
+    A redirect points at ``moved``; a GET (of anything) is recorded and answered 200.
+    """
 
     def __init__(self, status: Callable[[int], int], delay: float = 0.0) -> None:
         self.posts: list[Post] = []
+        self.gets: list[str] = []
         self.lock = threading.Lock()
         hub = self
 
@@ -71,17 +80,30 @@ class Hub:
                     hub.posts.append(post)
                 if delay:
                     time.sleep(delay)
-                try:
-                    self.send_response(status(earlier))
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                except ConnectionError:
-                    pass
+                with suppress(ConnectionError):
+                    self.answer(status(earlier))
+
+            def do_GET(self) -> None:  # what a redirected POST would become
+                with hub.lock:
+                    hub.gets.append(self.path)
+                self.answer(200)
+
+            def answer(self, code: int) -> None:
+                if code == NOT_HTTP:
+                    self.wfile.write(b"NOT HTTP\r\n")
+                    self.close_connection = True
+                    return
+                self.send_response(code)
+                if 300 <= code < 400:
+                    self.send_header("Location", hub.moved)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.block_on_close = False
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hub"
+        self.moved = f"{self.url}/moved"
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         ).start()
@@ -371,3 +393,26 @@ def test_announce_retries_too_many_requests(make_hub):
     (said,) = websub.announce(hub.url, [BASE_URL + "all.rss"], attempts=3, pause=0)
     assert said.error == ""
     assert len(hub.posts) == 3
+
+
+def test_a_hub_answering_garbage_fails_no_build_and_its_feeds_stay_pending(
+    make_hub, write_record, seeds, feeds_dir, out, pauses
+):
+    garbling = [True]
+    hub = make_hub(lambda earlier: NOT_HTTP if garbling[0] else 204)
+    three_records(write_record)
+    missed = run(seeds, with_hub(feeds_dir, hub.url), out)
+    assert missed.announced == ()
+    failed = dict(failure.split(": ", 1) for failure in missed.push_failures)
+    assert set(failed) == EVERY_URL
+    assert set(failed.values()) == {"BadStatusLine: NOT HTTP"}
+    garbling[0] = False
+    back = run(seeds, feeds_dir, out)  # nothing new: only the pending feeds are told
+    assert back.written == () and set(back.announced) == EVERY_URL
+
+
+def test_a_hub_that_redirects_is_a_failure_naming_where_to(make_hub):
+    hub = make_hub(lambda _: 301)
+    (said,) = websub.announce(hub.url, [BASE_URL + "all.rss"], pause=0)
+    assert said.error == f"HTTP 301, redirected to {hub.moved}"
+    assert len(hub.posts) == 1 and hub.gets == []  # not retried, and no GET in its place

@@ -1,27 +1,8 @@
 """feedloom: publish RSS 2.0 and Atom 1.0 feeds from YAML front-matter article records."""
 
-from .api import (
-    BuildError,
-    BuildOptions,
-    BuildReport,
-    ConfigError,
-    ReadReport,
-    build,
-    check,
-    list_feeds,
-    read_articles,
-)
+from . import api
+from .api import *  # noqa: F403  (exactly what api.__all__ lists)
 from .version import __version__
 
-__all__ = [
-    "BuildError",
-    "BuildOptions",
-    "BuildReport",
-    "ConfigError",
-    "ReadReport",
-    "__version__",
-    "build",
-    "check",
-    "list_feeds",
-    "read_articles",
-]
+__all__ = ["__version__"]
+__all__ += api.__all__

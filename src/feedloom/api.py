@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -29,15 +30,8 @@ from .lock import LockTimeout, holding
 from .manifest import MANIFEST, FeedEntry, entry_for, parse_manifest, render_manifest
 from .parallel import default_jobs
 from .probe import ProbeSettings
-from .publish import OutputFile, PublishResult, finish, make_folder, sweep_leftovers
-from .records import (
-    DEFAULT_MAX_BYTES,
-    RecordFile,
-    discover,
-    discover_files,
-    display_path,
-    read_record,
-)
+from .publish import OutputFile, PublishResult, claim, finish, make_folder, sweep_leftovers
+from .records import DEFAULT_MAX_BYTES, RecordFile, discover_files, read_record
 from .render import plan_jobs, produce, still_current
 from .select import Selection, select
 from .version import __version__
@@ -131,6 +125,8 @@ class ProbeReport:
     """Asked this time: never asked before, or asked too long ago."""
     failed: tuple[str, ...] = ()
     """``URL: reason`` for each URL asked this time that told no size."""
+    notices: tuple[str, ...] = ()
+    """What happened to the cache, for the user (as BuildReport's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +141,11 @@ class ReadReport:
     def rejected(self) -> int:
         return _count_rejected(self.diagnostics)
 
+    @property
+    def exit_status(self) -> int:
+        """0: every record accepted; 3: some rejected (as a build's status would say)."""
+        return 3 if self.rejected else 0
+
 
 def _count_rejected(diagnostics: tuple[Diagnostic, ...]) -> int:
     return sum(d.severity is Severity.ERROR for d in diagnostics)
@@ -157,11 +158,11 @@ def read_articles(
 ) -> ReadReport:
     """Read and normalise every record below ``seeds``, whole, without a cache."""
     _require_folder(seeds)
-    paths = discover(seeds)
+    files = discover_files(seeds, str(seeds))
     articles: list[Article] = []
     diagnostics: list[Diagnostic] = []
-    for path in paths:
-        record = read_record(path, display_path(seeds, path, str(seeds)), max_record_bytes)
+    for file in files:
+        record = read_record(Path(file.path), file.display, max_record_bytes)
         if isinstance(record, Diagnostic):
             diagnostics.append(record)
             continue
@@ -169,7 +170,7 @@ def read_articles(
         diagnostics.extend(result.diagnostics)
         if result.article is not None:
             articles.append(result.article)
-    return ReadReport(len(paths), tuple(articles), tuple(diagnostics))
+    return ReadReport(len(files), tuple(articles), tuple(diagnostics))
 
 
 def check(options: BuildOptions) -> ReadReport:
@@ -230,10 +231,8 @@ def _build(
     replayed = None if options.probe_enclosures else _replay(cache, out, stamp, options.out)
     if replayed is not None:
         return replayed
-    jobs = options.jobs or default_jobs()
-    settings = parse_settings(config)
     watch = _Stopwatch()
-    read = ingest(options.seeds, files, settings, options.max_record_bytes, cache, jobs, progress)
+    read = _ingest(options, config, files, cache, progress)
     watch.lap("read")
     rejected = _count_rejected(read.diagnostics)
     if options.strict and rejected:
@@ -249,11 +248,26 @@ def _build(
     make_folder(options.out)
     try:
         with holding(options.out, options.wait):
-            report = _publish(options, config, selection, read, cache, jobs, watch)
+            report = _publish(options, config, selection, read, cache, watch)
+            # Inside the lock: a build that starts after this one lets go must not
+            # find this build's stamp beside another build's files.
+            cache.save_build(out, stamp, _storable(report))
     except LockTimeout as exc:
         raise BuildError(str(exc)) from None
-    cache.save_build(out, stamp, _storable(report))
     return replace(report, probed=probed, timings=watch.laps)
+
+
+def _ingest(
+    options: BuildOptions,
+    config: Config,
+    files: list[RecordFile],
+    cache: Cache,
+    progress: Progress | None,
+) -> Ingested:
+    """Stages 1 and 2 with the cache: every record's entry and messages."""
+    jobs = options.jobs or default_jobs()
+    settings = parse_settings(config)
+    return ingest(options.seeds, files, settings, options.max_record_bytes, cache, jobs, progress)
 
 
 def _push(report: BuildReport, config: Config, cache: Cache) -> BuildReport:
@@ -281,9 +295,9 @@ def _push(report: BuildReport, config: Config, cache: Cache) -> BuildReport:
 _ARCHIVE_FILE = re.compile(r".*/archive/\d+\.[a-z]+")
 
 
-def _is_subscription(file: str) -> bool:
-    """A feed's subscription document: not an archive page, not one of the site's files."""
-    return file not in _SITE_FILES and not _ARCHIVE_FILE.fullmatch(file)
+def _is_subscription(feed_file: str) -> bool:
+    """A feed's subscription document, not one of its archive pages."""
+    return not _ARCHIVE_FILE.fullmatch(feed_file)
 
 
 def _publish(
@@ -292,7 +306,6 @@ def _publish(
     selection: Selection,
     read: Ingested,
     cache: Cache,
-    jobs: int,
     watch: _Stopwatch,
 ) -> BuildReport:
     """Render what changed and publish it; the caller holds the output folder."""
@@ -303,12 +316,17 @@ def _publish(
     todo, kept = [], []
     for job in plan_jobs(selection.documents, formats, config.site, cache.probes_version()):
         (kept if still_current(job, before.get(job.file), options.out) else todo).append(job)
+    claim(options.out, (job.file for job in todo))
+    jobs = options.jobs or default_jobs()
     results = produce(todo, config.site, cache.path, options.out, jobs)
     watch.lap("render")
-    site_files = _site_files([entry_for(plan, formats) for plan in selection.plans], config)
-    published = finish(options.out, results, site_files, (job.file for job in kept))
+    entries = [entry_for(plan, formats) for plan in selection.plans]
+    manifest = render_manifest(entries)
+    site_files = _site_files(entries, config)
+    published = finish(options.out, results, site_files, manifest, (job.file for job in kept))
     fingerprints = {job.file: job.fingerprint for job in (*todo, *kept)}
-    fingerprints.update((f.path, hashlib.blake2b(f.data).hexdigest()) for f in site_files)
+    # Site files are rendered on every build; their stamps only tell a replay they are intact.
+    fingerprints.update((path, "") for path in _SITE_FILES)
     cache.save_outputs(out, _stamp_outputs(options.out, fingerprints))
     watch.lap("publish")
     return _report(read, selection, published, rendered=len(todo))
@@ -326,20 +344,17 @@ def probe(options: BuildOptions, progress: Progress | None = None) -> ProbeRepor
     _require_folder(options.seeds)
     files = discover_files(options.seeds, str(options.seeds))
     with _open_cache(options, config) as cache:
-        jobs = options.jobs or default_jobs()
-        settings = parse_settings(config)
-        read = ingest(
-            options.seeds, files, settings, options.max_record_bytes, cache, jobs, progress
-        )
+        read = _ingest(options, config, files, cache, progress)
         selection = select(read.entries, config, include_drafts=options.include_unpublished)
-        return _probe(selection, cache, options.probing)
+        report = _probe(selection, cache, options.probing)
+        return replace(report, notices=tuple(cache.notices))
 
 
 def _probe(selection: Selection, cache: Cache, settings: ProbeSettings) -> ProbeReport:
     from .probe import due, probe_all  # only probing needs HTTP
 
-    paths = sorted({item.path for document in selection.documents for item in document.items})
-    urls = {image.url for article in cache.articles(paths).values() for image in article.images}
+    digests = sorted({item.digest for document in selection.documents for item in document.items})
+    urls = {image.url for article in cache.articles(digests).values() for image in article.images}
     asking = due(urls, cache.probes(urls), settings, time.time())
     answers = probe_all(asking, settings)
     cache.save_probes(answers)
@@ -348,9 +363,8 @@ def _probe(selection: Selection, cache: Cache, settings: ProbeSettings) -> Probe
 
 
 def _site_files(entries: list[FeedEntry], config: Config) -> list[OutputFile]:
-    """The files about all the feeds: the manifest, the OPML list and the HTML index."""
+    """The files about all the feeds besides the manifest: the OPML list and the HTML index."""
     return [
-        OutputFile(MANIFEST, render_manifest(entries)),
         OutputFile(INDEX_OPML, render_opml(entries, config.site)),
         OutputFile(INDEX_PAGE, render_index(entries, config.site)),
     ]
@@ -422,7 +436,7 @@ def _replay(cache: Cache, out: str, stamp: str, out_dir: Path) -> BuildReport | 
     if last is None or last[0] != stamp:
         return None
     outputs = cache.output_stamps(out)
-    if not outputs or any(not _on_disk(out_dir / f, s) for f, s in outputs.items()):
+    if not outputs or not all(s.matches(out_dir / f) for f, s in outputs.items()):
         return None
     try:
         report = _restore(last[1])
@@ -430,14 +444,6 @@ def _replay(cache: Cache, out: str, stamp: str, out_dir: Path) -> BuildReport | 
         return None
     files = tuple(sorted(f for f in outputs if f not in _SITE_FILES))
     return replace(report, unchanged=files, parsed=0, rendered=0)
-
-
-def _on_disk(path: Path, stamp: OutputStamp) -> bool:
-    try:
-        info = path.stat()
-    except OSError:
-        return False
-    return (info.st_size, info.st_mtime_ns) == (stamp.size, stamp.mtime_ns)
 
 
 def _stamp_outputs(out_dir: Path, fingerprints: dict[str, str]) -> dict[str, OutputStamp]:
@@ -497,14 +503,16 @@ def _require_cache_outside_output(options: BuildOptions) -> None:
 def _open_cache(options: BuildOptions, config: Config) -> Iterator[Cache]:
     """The cache, or a throwaway one in a temporary folder for --no-cache."""
     settings = repr((parse_settings(config), options.max_record_bytes))
-    import tempfile  # only --no-cache needs it; a build with nothing new should not load it
+    with ExitStack() as stack:
 
-    with tempfile.TemporaryDirectory(prefix="feedloom-") as scratch:
-        folder = options.cache if options.cache is not None else Path(scratch)
+        def scratch() -> Path:
+            return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="feedloom-")))
+
+        folder = options.cache if options.cache is not None else scratch()
         try:
             cache = Cache.open(folder, settings)
         except CacheError as exc:  # an unwritable cache folder: build, only without memory
-            cache = Cache.open(Path(scratch), settings)
+            cache = Cache.open(scratch(), settings)
             cache.notices.append(f"{exc}; building without a cache")
         try:
             yield cache

@@ -392,7 +392,9 @@ def _home_page(domain: str) -> str | None:
 
 
 def _domain(value: Any) -> str | None:
-    return repair(bare_domain(value)) or None if isinstance(value, str) else None
+    """A provider's domain in ``host_of``'s form, from text repaired as config filters are."""
+    text = _text(value)
+    return (bare_domain(text) or None) if text else None
 
 
 def _topics(value: Any, warn: Warn) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from .probe import Probe
 from .version import __version__
 
 CACHE_FILE = "cache.sqlite"
-SCHEMA = 2
+SCHEMA = 3
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -62,6 +62,8 @@ class Parsed:
     entry: bytes | None
     article: bytes | None
     diagnostics: bytes
+    digest: str | None = None
+    """The accepted article's digest (Entry.digest), by which renderers find it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +82,26 @@ class OutputStamp:
     size: int
     mtime_ns: int
 
+    def matches(self, path: Path) -> bool:
+        """True when the file at ``path`` is still the one this stamp saw written."""
+        try:
+            info = path.stat()
+        except OSError:
+            return False
+        return (info.st_size, info.st_mtime_ns) == (self.size, self.mtime_ns)
+
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     key BLOB PRIMARY KEY, display BLOB NOT NULL, size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, hash BLOB NOT NULL,
-    entry BLOB, article BLOB, diagnostics BLOB NOT NULL);
+    entry BLOB, article BLOB, diagnostics BLOB NOT NULL, digest TEXT);
 CREATE TABLE IF NOT EXISTS outputs (
     out BLOB NOT NULL, file TEXT NOT NULL, fingerprint TEXT NOT NULL,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, PRIMARY KEY (out, file));
 CREATE TABLE IF NOT EXISTS builds (out BLOB PRIMARY KEY, stamp TEXT NOT NULL, report TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS records_by_display ON records (display);
+CREATE INDEX IF NOT EXISTS records_by_digest ON records (digest);
 CREATE TABLE IF NOT EXISTS pushes (url TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS probes (
     url TEXT PRIMARY KEY, checked REAL NOT NULL, size INTEGER, type TEXT, error TEXT NOT NULL);
@@ -116,9 +126,13 @@ class Cache:
             self._clear()
 
     def _clear(self) -> None:
+        """Empty what depends on the identity; tables are made anew, as their shape may
+        have changed with the schema. Probes and pending pushes are facts about the web."""
         with self._db:
             for table in ("meta", "records", "outputs", "builds"):
-                self._db.execute(f"DELETE FROM {table}")
+                self._db.execute(f"DROP TABLE {table}")
+        self._db.executescript(_TABLES)
+        with self._db:
             self._db.executemany("INSERT INTO meta VALUES (?, ?)", self._identity.items())
 
     def reset(self, reason: str) -> None:
@@ -173,12 +187,13 @@ class Cache:
                 p.entry,
                 p.article,
                 p.diagnostics,
+                p.digest,
             )
             for p in parsed
         )
         with self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
 
     def touch(self, stamps: Iterable[tuple[str, Stamp]]) -> None:
@@ -211,38 +226,38 @@ class Cache:
                 raise CacheDamaged(f"undecodable row ({exc})") from None
             yield outcome
 
-    def articles(self, paths: Sequence[str]) -> dict[str, Article]:
-        """Whole articles by their display path (what Entry.path holds)."""
+    def articles(self, digests: Sequence[str]) -> dict[str, Article]:
+        """Whole articles by their digest (Entry.digest).
+
+        A digest names an article's content, so it finds the right article even
+        when several seeds folders that share this cache have a record at the
+        same relative path.
+        """
         found: dict[str, Article] = {}
-        for start in range(0, len(paths), 500):
-            chunk = [_blob(path) for path in paths[start : start + 500]]
+        for start in range(0, len(digests), 500):
+            chunk = digests[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT article FROM records WHERE display IN ({marks})", chunk
+                f"SELECT digest, article FROM records WHERE digest IN ({marks})", chunk
             )
-            for (blob,) in rows:
-                if blob:
-                    try:
-                        article = decode_article(blob)
-                    except _UNDECODABLE as exc:
-                        raise CacheDamaged(f"undecodable row ({exc})") from None
-                    found[article.path] = article
+            for digest, blob in rows:
+                try:
+                    found[digest] = decode_article(blob)
+                except _UNDECODABLE as exc:
+                    raise CacheDamaged(f"undecodable row ({exc})") from None
         return found
 
     # --- enclosure probes ----------------------------------------------------------
 
-    def probes(self, urls: Iterable[str] | None = None) -> dict[str, Probe]:
-        """What asking each URL gave, for every URL asked (or for ``urls``)."""
+    def probes(self, urls: Iterable[str]) -> dict[str, Probe]:
+        """What asking each of ``urls`` gave, for those asked."""
         query = "SELECT url, checked, size, type, error FROM probes"
-        if urls is None:
-            rows = self._db.execute(query).fetchall()
-        else:
-            wanted = sorted(set(urls))
-            rows = []
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows += self._db.execute(f"{query} WHERE url IN ({marks})", chunk).fetchall()
+        wanted = sorted(set(urls))
+        rows = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += self._db.execute(f"{query} WHERE url IN ({marks})", chunk).fetchall()
         return {
             url: Probe(url, checked, size, kind, error) for url, checked, size, kind, error in rows
         }

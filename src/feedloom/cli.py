@@ -14,8 +14,6 @@ from . import api, watch
 from .config import ConfigError
 from .diagnostics import Severity
 from .formats import FORMATS
-from .manifest import ManifestError
-from .publish import PublishError
 from .records import DEFAULT_MAX_BYTES
 from .version import __version__
 
@@ -58,6 +56,9 @@ _MAX_RECORD_BYTES = click.option(
     show_default=True,
     help="Reject record files larger than this.",
 )
+_JOBS = click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), help="Worker processes  [default: one per CPU]"
+)
 _QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only rejected records.")
 
 
@@ -86,9 +87,7 @@ _QUIET = click.option("-q", "--quiet", is_flag=True, help="Print only rejected r
 )
 @click.option("--strict", is_flag=True, help="Write nothing if any record is rejected (exit 1).")
 @_MAX_RECORD_BYTES
-@click.option(
-    "-j", "--jobs", type=click.IntRange(min=1), help="Worker processes  [default: one per CPU]"
-)
+@_JOBS
 @click.option(
     "--cache",
     type=click.Path(file_okay=False, path_type=Path),
@@ -131,8 +130,7 @@ def build(**options) -> None:
 
 def _show(report: api.BuildReport, quiet: bool, verbose: bool) -> None:
     if not quiet:
-        for line in report.notices:
-            click.echo(f"feedloom: {line}", err=True)
+        _print_notices(report.notices)
     _print_diagnostics(report.diagnostics, quiet)
     for failure in report.push_failures:
         click.echo(f"feedloom: warning: the WebSub hub was not told of {failure}", err=True)
@@ -157,11 +155,8 @@ def _build_and_watch(options: api.BuildOptions, quiet: bool, verbose: bool) -> N
     """Build, then rebuild on every change until Ctrl-C; mistakes are shown, not fatal."""
 
     def show(outcome: watch.Outcome) -> None:
-        if isinstance(outcome, ConfigError):
-            for problem in outcome.problems:
-                click.echo(str(problem), err=True)
-        elif isinstance(outcome, Exception):
-            click.echo(f"feedloom: {outcome}", err=True)
+        if isinstance(outcome, Exception):
+            _explain(outcome)
         else:
             _show(outcome, quiet, verbose)
 
@@ -189,8 +184,7 @@ def check(seeds: Path, feeds: Path, strict: bool, max_record_bytes: int, quiet: 
         click.echo(
             f"{report.records} records: {len(report.articles)} accepted, {report.rejected} rejected"
         )
-    if report.rejected:
-        sys.exit(EXIT_FAILED if strict else 3)
+    sys.exit(EXIT_FAILED if strict and report.rejected else report.exit_status)
 
 
 @main.command()
@@ -221,9 +215,18 @@ def check(seeds: Path, feeds: Path, strict: bool, max_record_bytes: int, quiet: 
     help="Days after which a URL is asked again.",
 )
 @click.option("--include-unpublished", is_flag=True, help="Probe drafts' enclosures too.")
+@_MAX_RECORD_BYTES
+@_JOBS
 @click.option("-v", "--verbose", is_flag=True, help="List every URL that told no size.")
 def probe(
-    seeds: Path, feeds: Path, cache: Path, include_unpublished: bool, verbose: bool, **how
+    seeds: Path,
+    feeds: Path,
+    cache: Path,
+    include_unpublished: bool,
+    max_record_bytes: int,
+    jobs: int | None,
+    verbose: bool,
+    **how,
 ) -> None:
     """Ask every enclosure URL for its true size and type; builds then use the answers."""
     settings = api.ProbeSettings(
@@ -238,10 +241,13 @@ def probe(
         feeds=feeds,
         cache=cache,
         include_unpublished=include_unpublished,
+        max_record_bytes=max_record_bytes,
+        jobs=jobs,
         probing=settings,
     )
     with _failures():
         report = api.probe(options)
+    _print_notices(report.notices)
     _print_probe(report, verbose)
 
 
@@ -272,13 +278,16 @@ def _failures(*also: type[Exception]) -> Iterator[None]:
     """Turn the API's errors (and ``also``) into one clear line each and an exit status."""
     try:
         yield
-    except ConfigError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(EXIT_USAGE)
-    except (api.BuildError, PublishError, ManifestError, *also) as exc:
-        click.echo(f"feedloom: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+    except (*watch.EXPECTED_ERRORS, *also) as exc:
+        _explain(exc)
+        sys.exit(EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILED)
+
+
+def _explain(error: Exception) -> None:
+    """An error as the user sees it: each problem of a ConfigError, else one line."""
+    problems = error.problems if isinstance(error, ConfigError) else [f"feedloom: {error}"]
+    for problem in problems:
+        click.echo(str(problem), err=True)
 
 
 @contextmanager
@@ -302,6 +311,11 @@ def _progress(enabled: bool) -> Iterator[api.Progress | None]:
     finally:
         if bars:
             bars[0].__exit__(None, None, None)
+
+
+def _print_notices(notices: tuple[str, ...]) -> None:
+    for line in notices:
+        click.echo(f"feedloom: {line}", err=True)
 
 
 def _print_diagnostics(diagnostics, quiet: bool) -> None:

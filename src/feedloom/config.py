@@ -17,7 +17,7 @@ from typing import Any
 
 from .diagnostics import Diagnostic, error
 from .records import parse_mapping
-from .text import is_reserved
+from .text import is_reserved, repair, xml_safe
 from .urls import bare_domain, clean_url
 
 SITE_FILE = "site.yaml"
@@ -153,6 +153,8 @@ class _Bad(ValueError):
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise _Bad("must be text")
+    if xml_safe(value) != value:  # it would reach every feed, which XML cannot carry
+        raise _Bad("must not hold control characters")
     return value.strip()
 
 
@@ -281,13 +283,19 @@ def _site_keys(known_formats: tuple[str, ...]) -> dict[str, Callable[[Any], Any]
 
 
 def _texts(value: Any) -> tuple[str, ...]:
-    """Sorted and unique: a definition's repr must not depend on hashing (it is fingerprinted)."""
+    """Repaired as records' text is, so filters match it; sorted and unique.
+
+    A definition's repr must not depend on hashing (it is fingerprinted).
+    """
     items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise _Bad("must be a list of text")
-    if not items:
+    texts = {repair(i) for i in items}
+    if not texts:
         raise _Bad("must name at least one (leave the key out to take every article)")
-    return tuple(sorted({i.strip() for i in items}))
+    if "" in texts:
+        raise _Bad("must be a list of text")
+    return tuple(sorted(texts))
 
 
 def _domains(value: Any) -> tuple[str, ...]:
@@ -477,7 +485,7 @@ def _check_unique_paths(specs: tuple[FeedSpec, ...], problems: list[Diagnostic])
     """
     owned: list[tuple[str, FeedSpec]] = []
     for spec in specs:
-        place = spec.folder if spec.group_by else _joined(spec.folder, spec.slug)
+        place = spec.folder if spec.group_by else joined(spec.folder, spec.slug)
         other = next((o for p, o in owned if _overlap(place, p)), None)
         if other is not None:
             key = "folder" if "folder" in spec.lines or spec.group_by else "slug"
@@ -486,7 +494,8 @@ def _check_unique_paths(specs: tuple[FeedSpec, ...], problems: list[Diagnostic])
         owned.append((place, spec))
 
 
-def _joined(folder: str, slug: str) -> str:
+def joined(folder: str, slug: str) -> str:
+    """A feed's path: its slug in its family's folder."""
     return f"{folder}/{slug}" if folder else slug
 
 

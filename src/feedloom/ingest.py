@@ -134,8 +134,9 @@ def _parse(task: _Task, settings: ParseSettings, max_bytes: int) -> Parsed | _To
     if outcome.article is None:
         return Parsed(file.path, stamp, None, None, notes)
     blob = encode_article(outcome.article)
-    entry = entry_of(outcome.article, hashlib.blake2b(blob, digest_size=16).hexdigest())
-    return Parsed(file.path, stamp, encode_entry(entry), blob, notes)
+    digest = hashlib.blake2b(blob, digest_size=16).hexdigest()
+    entry = entry_of(outcome.article, digest)
+    return Parsed(file.path, stamp, encode_entry(entry), blob, notes, digest)
 
 
 class _Counter:

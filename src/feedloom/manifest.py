@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .formats import OutputFormat
-from .select import FeedPlan
+from .select import FeedPlan, archive_path
 from .text import iso_time
 from .version import __version__
 
@@ -33,7 +33,7 @@ class FeedEntry:
     def archive_files(self) -> list[str]:
         """The archive documents' files, in every format the feed has."""
         return [
-            f"{base}/archive/{number}.{suffix}"
+            f"{archive_path(base, number)}.{suffix}"
             for base, _, suffix in (path.rpartition(".") for path in self.files.values())
             for number in range(1, self.archives + 1)
         ]
@@ -103,21 +103,27 @@ def files_listed(entries: Iterable[FeedEntry]) -> set[str]:
     return {path for entry in entries for path in (*entry.files.values(), *entry.archive_files())}
 
 
+def unlisted_files(data: bytes) -> set[str]:
+    """Files feedloom wrote that no feed of the manifest lists (see ``with_unlisted``)."""
+    unlisted = json.loads(data).get("unlisted", [])
+    if not isinstance(unlisted, list):
+        raise ManifestError(f"{MANIFEST}: unlisted is not a list")
+    return {str(path) for path in unlisted}
+
+
 def owned_files(data: bytes) -> set[str]:
-    """Every file a manifest says feedloom wrote: its feeds', and those it was retiring."""
-    retiring = json.loads(data).get("retiring", [])
-    if not isinstance(retiring, list):
-        raise ManifestError(f"{MANIFEST}: retiring is not a list")
-    return files_listed(parse_manifest(data)) | {str(path) for path in retiring}
+    """Every file a manifest says feedloom wrote: its feeds', and the unlisted ones."""
+    return files_listed(parse_manifest(data)) | unlisted_files(data)
 
 
-def with_retiring(manifest: bytes, files: Iterable[str]) -> bytes:
-    """The manifest, also listing files about to be removed.
+def with_unlisted(manifest: bytes, files: Iterable[str]) -> bytes:
+    """The manifest, also naming files that none of its feeds lists.
 
-    Written before stale feeds are removed, so that a build stopped half-way
-    through the removals leaves a manifest from which the next build knows
-    what is still to remove.
+    A build names that way the files it is about to write for the first time
+    and, at the end, the stale files it is about to remove: a build stopped in
+    between leaves a manifest from which the next build knows every file
+    feedloom may have to remove.
     """
     document = json.loads(manifest)
-    document["retiring"] = sorted(files)
+    document["unlisted"] = sorted(files)
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -91,7 +91,7 @@ def _try(
     except _Refused as exc:
         return None, None, str(exc)
     except (OSError, HTTPException, ValueError) as exc:
-        return None, None, _reason(exc)
+        return None, None, reason(exc)
 
 
 class _Refused(Exception):
@@ -115,7 +115,7 @@ def _ask(
                 continue
             if response.status >= 400:
                 raise _Refused(f"HTTP {response.status}")
-            return _size(response, method), _type(response.getheader("Content-Type"))
+            return _size(response), _type(response.getheader("Content-Type"))
         finally:
             connection.close()
     raise _Refused(f"more than {settings.max_redirects} redirects")
@@ -141,7 +141,7 @@ def _request(
     return connection.getresponse(), connection
 
 
-def _size(response: http.client.HTTPResponse, method: str) -> int | None:
+def _size(response: http.client.HTTPResponse) -> int | None:
     """The whole resource's size: Content-Range's total for a ranged answer, else its length."""
     if response.status == 206:
         total = _TOTAL.fullmatch((response.getheader("Content-Range") or "").strip())
@@ -149,9 +149,7 @@ def _size(response: http.client.HTTPResponse, method: str) -> int | None:
     length = response.getheader("Content-Length")
     if length is None or not length.strip().isdigit():
         return None
-    if method == "GET":  # a server that ignored the range: its length is still the size
-        response.read(0)
-    return int(length)
+    return int(length)  # from a server that ignored the range too: still the size
 
 
 def _type(header: str | None) -> str | None:
@@ -159,10 +157,14 @@ def _type(header: str | None) -> str | None:
     return kind if _MEDIA_TYPE.fullmatch(kind) else None
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
+    """Why a request failed, in a few words: what websub and probe report."""
     if isinstance(exc, TimeoutError) or "timed out" in str(exc):
         return "timed out"
-    return str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+    text = str(getattr(exc, "reason", None) or exc).strip()
+    if isinstance(exc, OSError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class _Pacer:

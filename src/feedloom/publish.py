@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .manifest import MANIFEST, owned_files, with_retiring
+from .manifest import MANIFEST, owned_files, render_manifest, unlisted_files, with_unlisted
 
 
 class PublishError(Exception):
@@ -57,15 +57,23 @@ def previously_published(out_dir: Path) -> set[str]:
         return set()
 
 
-def publish(
-    out_dir: Path, files: Iterable[OutputFile], manifest: bytes, kept: Iterable[str] = ()
-) -> PublishResult:
-    """Write ``files`` and the manifest, then remove what the last build wrote and this did not.
+def claim(out_dir: Path, files: Iterable[str]) -> None:
+    """Name in the manifest, as unlisted, the files about to be written that it does not own.
 
-    ``kept`` are files this build publishes without having rendered them again
-    (their inputs did not change): they count as unchanged, never as stale.
+    Called before writing feeds: a build stopped after writing a new feed but
+    before writing its own manifest then leaves that feed owned, and the next
+    build removes it if no feed needs it any more.
     """
-    return finish(out_dir, write_files(out_dir, files), [OutputFile(MANIFEST, manifest)], kept)
+    try:
+        manifest = (out_dir / MANIFEST).read_bytes()
+        owned, unlisted = owned_files(manifest), unlisted_files(manifest)
+    except (OSError, ValueError):  # as previously_published: nothing of ours is there
+        manifest, owned, unlisted = render_manifest([]), set(), set()
+    new = set(files) - owned
+    if new:
+        Writer(out_dir).write_if_changed(
+            OutputFile(MANIFEST, with_unlisted(manifest, unlisted | new))
+        )
 
 
 def write_files(out_dir: Path, files: Iterable[OutputFile]) -> list[tuple[str, bool]]:
@@ -78,34 +86,31 @@ def finish(
     out_dir: Path,
     results: Iterable[tuple[str, bool]],
     site_files: Iterable[OutputFile],
+    manifest: bytes,
     kept: Iterable[str] = (),
 ) -> PublishResult:
     """After the feeds: write the site's own files, remove stale feeds, the manifest last.
 
     The manifest is written after every feed it lists, so a build stopped
     half-way leaves a manifest that lists only files that exist. Stale feeds
-    are first listed as ``retiring`` in it, then removed, then the manifest is
+    are first named as ``unlisted`` in it, then removed, then the manifest is
     written without them: a build stopped among the removals leaves the next
-    one knowing what is still to remove.
+    one knowing what is still to remove. ``kept`` are files this build
+    publishes without rendering them again: unchanged, never stale.
     """
     before = previously_published(out_dir)
     written, unchanged = [], list(kept)
     for path, was_written in results:
         (written if was_written else unchanged).append(path)
     writer = Writer(out_dir)
-    manifest = None
     for item in site_files:
-        if item.path == MANIFEST:
-            manifest = item
-        else:
-            writer.write_if_changed(item)
+        writer.write_if_changed(item)
     stale = sorted(before - {*written, *unchanged})
     removed = []
-    if stale and manifest is not None:
-        writer.write_if_changed(OutputFile(MANIFEST, with_retiring(manifest.data, stale)))
+    if stale:
+        writer.write_if_changed(OutputFile(MANIFEST, with_unlisted(manifest, stale)))
         removed = [path for path in stale if _remove(out_dir, path)]
-    if manifest is not None:
-        writer.write_if_changed(manifest)
+    writer.write_if_changed(OutputFile(MANIFEST, manifest))
     return PublishResult(tuple(written), tuple(sorted(unchanged)), tuple(removed))
 
 
@@ -121,12 +126,11 @@ def make_folder(out_dir: Path) -> None:
 _LEFTOVER = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp")
 
 
-def sweep_leftovers(out_dir: Path) -> list[str]:
+def sweep_leftovers(out_dir: Path) -> None:
     """Remove the half-written files a build that was killed left behind.
 
     Only safe while holding the output folder: a running build's are live.
     """
-    removed = []
     for folder, dirs, files in os.walk(out_dir):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in files:
@@ -134,8 +138,6 @@ def sweep_leftovers(out_dir: Path) -> list[str]:
             if _LEFTOVER.fullmatch(name) and path.is_file() and not path.is_symlink():
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-                    removed.append(str(path.relative_to(out_dir)))
-    return removed
 
 
 class Writer:

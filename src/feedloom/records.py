@@ -8,6 +8,7 @@ exact line of a bad field. Nothing here knows what the fields mean.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import re
 import warnings
@@ -24,10 +25,8 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 
 try:
     _BaseLoader: Any = yaml.CSafeLoader
-    HAVE_LIBYAML = True
 except AttributeError:  # PyYAML built without libyaml
     _BaseLoader = yaml.SafeLoader
-    HAVE_LIBYAML = False
     warnings.warn(
         "PyYAML has no libyaml support: parsing records will be several times slower",
         RuntimeWarning,
@@ -81,22 +80,34 @@ def discover(seeds: Path) -> list[Path]:
 def _walk(seeds: Path) -> list[tuple[str, os.DirEntry]]:
     """(relative path, entry) of every record file, sorted by relative path.
 
-    Folders are entered only when they are real folders, not links to one.
+    Folders are entered only when they are real folders, not links to one. An
+    entry whose type cannot be learnt (a link that loops, or leads where we may
+    not look) is no record, and a folder below ``seeds`` that cannot be listed
+    is skipped; a file that cannot be read is found, for reading to report.
     """
     found: list[tuple[str, os.DirEntry]] = []
     pending = [("", str(seeds))]
     while pending:
         prefix, folder = pending.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
+        for entry in _listing(folder, must_list=not prefix):
+            with contextlib.suppress(OSError):
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((f"{prefix}{entry.name}/", entry.path))
                 elif entry.is_file():
                     found.append((prefix + entry.name, entry))
     found.sort(key=lambda pair: pair[0])
     return found
+
+
+def _listing(folder: str, must_list: bool) -> list[os.DirEntry]:
+    """The entries of ``folder`` but hidden ones; none if unlistable, unless ``must_list``."""
+    try:
+        with os.scandir(folder) as entries:
+            return [entry for entry in entries if not entry.name.startswith(".")]
+    except OSError:
+        if must_list:
+            raise
+        return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,25 +141,36 @@ def discover_files(seeds: Path, display_root: str) -> list[RecordFile]:
 def read_bytes(
     path: Path | str, display: str, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> bytes | Diagnostic:
-    """The bytes of a record file, or why they cannot be had; never more than the limit."""
+    """The bytes of a record file, or why they cannot be had; an oversized file is not read."""
     try:
         handle = os.open(path, os.O_RDONLY)
         try:
             size = os.fstat(handle).st_size
-            data = os.read(handle, max_bytes + 1) if size <= max_bytes else b""
-            while size > len(data) and len(data) <= max_bytes:  # short reads, or a growing file
-                more = os.read(handle, max_bytes + 1 - len(data))
-                if not more:
-                    break
-                data += more
+            if size > max_bytes:
+                return _too_big(display, size, max_bytes)
+            data = _read_up_to(handle, size, max_bytes + 1)
         finally:
             os.close(handle)
     except OSError as exc:
         return error(display, 1, f"cannot read file: {exc.strerror or exc}")
-    if size > max_bytes or len(data) > max_bytes:
-        size = max(size, len(data))
-        return error(display, 1, f"file is {size} bytes, over the limit of {max_bytes}")
+    if len(data) > max_bytes:  # the file grew since fstat
+        return _too_big(display, len(data), max_bytes)
     return data
+
+
+def _read_up_to(handle: int, size: int, limit: int) -> bytes:
+    """The ``size`` bytes fstat gave, through short reads; more, up to ``limit``, if it grew."""
+    data = os.read(handle, limit)
+    while len(data) < size:
+        more = os.read(handle, limit - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _too_big(display: str, size: int, max_bytes: int) -> Diagnostic:
+    return error(display, 1, f"file is {size} bytes, over the limit of {max_bytes}")
 
 
 def read_record(
@@ -219,6 +241,8 @@ def parse_mapping(
             if isinstance(key, yaml.ScalarNode)
         }
         fields = _construct(node, loader)
+        if not isinstance(fields, dict):  # a tag such as !!set builds something else
+            return error(display, node.start_mark.line + first_line, "not a mapping of fields")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else first_line

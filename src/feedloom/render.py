@@ -45,14 +45,14 @@ def fingerprint(plan: FeedPlan, output: OutputFormat, site: Site, probes: str = 
 
     ``probes`` is the cache's probes version: learnt enclosure sizes count too.
     """
+    # Every field of the plan but its items, which count by their digests.
+    head = replace(plan, items=(), sources=dict(sorted(plan.sources.items())))
     parts = (
         __version__,
         probes,
         output.name,
         repr(site),
-        repr((plan.kind, plan.key, plan.label, plan.slug, plan.path, plan.title)),
-        repr((plan.description, plan.logo, sorted(plan.sources.items()))),
-        repr((plan.current, plan.archived, plan.prev_archive, plan.next_archive, plan.complete)),
+        repr(head),
         *(item.digest for item in plan.items),
     )
     return hashlib.blake2b("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
@@ -70,13 +70,11 @@ def plan_jobs(
 
 def still_current(job: RenderJob, before: OutputStamp | None, out_dir: Path) -> bool:
     """True when the file on disk is the one rendered last time from the same inputs."""
-    if before is None or before.fingerprint != job.fingerprint:
-        return False
-    try:
-        info = (out_dir / job.file).stat()
-    except OSError:
-        return False
-    return (info.st_size, info.st_mtime_ns) == (before.size, before.mtime_ns)
+    return (
+        before is not None
+        and before.fingerprint == job.fingerprint
+        and before.matches(out_dir / job.file)
+    )
 
 
 def with_probes(article: Article, probes: Mapping[str, Probe]) -> Article:
@@ -94,10 +92,11 @@ def _probed(image: Image, probe: Probe | None) -> Image:
 def render_part(
     jobs: Sequence[RenderJob], site: Site, articles: Mapping[str, Article]
 ) -> list[OutputFile]:
-    """The files of ``jobs``; ``articles`` holds every item they show, by path."""
+    """The files of ``jobs``; ``articles`` holds every item they show, by digest."""
     return [
         OutputFile(
-            job.file, job.format.render(job.plan, [articles[i.path] for i in job.plan.items], site)
+            job.file,
+            job.format.render(job.plan, [articles[i.digest] for i in job.plan.items], site),
         )
         for job in jobs
     ]
@@ -122,10 +121,10 @@ def _produce_part(
 ) -> list[tuple[str, bool]]:
     reader = attach(cache_path, read_only=True)
     try:
-        articles = reader.articles(sorted({item.path for job in jobs for item in job.plan.items}))
+        articles = reader.articles(sorted({i.digest for job in jobs for i in job.plan.items}))
         probes = reader.probes(i.url for a in articles.values() for i in a.images)
     finally:
         reader.close()
     if probes:
-        articles = {path: with_probes(a, probes) for path, a in articles.items()}
+        articles = {digest: with_probes(a, probes) for digest, a in articles.items()}
     return write_files(out_dir, render_part(jobs, site, articles))

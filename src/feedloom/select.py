@@ -17,7 +17,7 @@ from operator import attrgetter
 from typing import Protocol
 
 from .articles import Image, Provider
-from .config import Config, FeedSpec, Filter, Site, limit_of
+from .config import Config, FeedSpec, Filter, Site, joined, limit_of
 from .diagnostics import Diagnostic, notice, warning
 from .text import MAX_SLUG, is_reserved, short_hash, slugify, transliterate
 
@@ -294,12 +294,8 @@ def _provider_feeds(
     """Provider key -> path of its feed, from the first family grouped by provider."""
     for spec, _ in groups:
         if spec.group_by == "provider":
-            return {key: _join(spec.folder, slug) for key, slug in slugs[spec.source].items()}
+            return {key: joined(spec.folder, slug) for key, slug in slugs[spec.source].items()}
     return {}
-
-
-def _join(folder: str, slug: str) -> str:
-    return f"{folder}/{slug}" if folder else slug
 
 
 def _documents(
@@ -314,7 +310,7 @@ def _documents(
     opened after it.
     """
     slug = slugs[group.key] if spec.group_by else spec.slug
-    path = _join(spec.folder, slug)
+    path = joined(spec.folder, slug)
     names = {"site": site.title, "label": group.label, "key": group.key}
     feed = FeedPlan(
         kind=spec.kind,
@@ -331,15 +327,15 @@ def _documents(
     limit = limit_of(spec, site)
     newest = group.items[:limit] if limit else group.items
     older = group.items[len(newest) :] if site.archive else []
-    pages = [
-        older[::-1][start : start + site.archive_size]
-        for start in range(0, len(older), site.archive_size)
-    ]
+    # Pages newest first within, the first page the oldest items: ``older`` is
+    # newest first, so pages are cut from its end.
+    size = site.archive_size
+    pages = [older[max(0, end - size) : end] for end in range(len(older), 0, -size)]
     subscription = _with_items(
         feed,
         newest,
         sources,
-        prev_archive=_archive_path(path, len(pages)) if pages else None,
+        prev_archive=archive_path(path, len(pages)) if pages else None,
         # Only a feed that will always hold everything is "complete": a client may
         # delete what such a feed no longer lists.
         complete=not site.archive and limit == 0,
@@ -348,21 +344,22 @@ def _documents(
     archives = [
         _with_items(
             feed,
-            page[::-1],
+            page,
             sources,
-            path=_archive_path(path, number),
+            path=archive_path(path, number),
             archived=True,
-            prev_archive=_archive_path(path, number - 1) if number > 1 else None,
+            prev_archive=archive_path(path, number - 1) if number > 1 else None,
             # The newest archive's next is the subscription document: what follows it
             # in time, and a page every archive links on to (the validator wants one).
-            next_archive=_archive_path(path, number + 1) if number < len(pages) else path,
+            next_archive=archive_path(path, number + 1) if number < len(pages) else path,
         )
         for number, page in enumerate(pages, start=1)
     ]
     return subscription, archives
 
 
-def _archive_path(path: str, number: int) -> str:
+def archive_path(path: str, number: int) -> str:
+    """Where archive document ``number`` (1: the oldest) of the feed at ``path`` lives."""
     return f"{path}/archive/{number}"
 
 

@@ -30,7 +30,7 @@ def repair(text: str) -> str:
         return " ".join(_NOT_XML.sub("", text).split())
     text = _FORBIDDEN.sub("", text)
     if _NEEDS_REPAIR.search(text):
-        text = _fix_text(text)
+        text = _fixer()(text)
     elif not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return " ".join(_NOT_XML.sub("", text).split())
@@ -43,10 +43,6 @@ def _fixer() -> Callable[[str], str]:
 
     config = ftfy.TextFixerConfig(uncurl_quotes=False, fix_character_width=False, explain=False)
     return functools.partial(ftfy.fix_text, config=config)
-
-
-def _fix_text(text: str) -> str:
-    return _fixer()(text)
 
 
 def xml_safe(text: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from ipaddress import IPv6Address
+from urllib.parse import SplitResult, quote, unquote, urlsplit, urlunsplit
 
 from .text import xml_safe
 
@@ -18,6 +19,7 @@ _ALREADY_CLEAN = re.compile(
     r"/(?:[A-Za-z0-9\-._~!$&'()*+,=:@/]|%[0-9A-Fa-f]{2})*"
     r"(?:\?(?:[A-Za-z0-9\-._~!$&'()*+,=:@/?]|%[0-9A-Fa-f]{2})*)?"
 )
+_HOST = re.compile(r"[a-z0-9.-]+")
 _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -45,21 +47,37 @@ def clean_url(value: object, base: str | None = None) -> str | None:
     try:
         parts = urlsplit(text)
         scheme = parts.scheme.lower()
-        host = parts.hostname
         port = parts.port
     except ValueError:
         return None
-    if scheme not in _DEFAULT_PORTS or not host:
-        return None
-    try:
-        host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
-    if not re.fullmatch(r"[a-z0-9.-]+|\[[0-9a-f:.]+\]", host):
+    host = _url_host(parts)
+    if scheme not in _DEFAULT_PORTS or host is None:
         return None
     netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
     path, query, fragment = (_percent_encode(p) for p in parts[2:])
     return urlunsplit((scheme, netloc, path or "/", query, fragment))
+
+
+def _url_host(parts: SplitResult) -> str | None:
+    """A split URL's host as a clean URL writes it: punycoded, or an IPv6 address in brackets."""
+    hostname = parts.hostname
+    if not hostname:
+        return None
+    if parts.netloc.rpartition("@")[2].startswith("["):  # hostname has lost the brackets
+        return f"[{hostname}]" if _is_ipv6(hostname) else None
+    try:
+        host = hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return host if _HOST.fullmatch(host) else None
+
+
+def _is_ipv6(text: str) -> bool:
+    """An IPv6 address without a zone (``%25eth0``, which links to the web never need)."""
+    try:
+        return IPv6Address(text).scope_id is None
+    except ValueError:
+        return False
 
 
 def _percent_encode(part: str) -> str:
@@ -77,8 +95,15 @@ def canonical_url(url: str) -> str:
 
 
 def bare_domain(text: str) -> str:
-    """A domain as written by people ("https://News.example.com/"), as feeds key it."""
-    return text.strip().lower().split("//", 1)[-1].split("/", 1)[0]
+    """A domain as people write it ("https://www.News.example.com:8443/"), as feeds key it.
+
+    That is ``host_of``'s form ("news.example.com"), so a provider's records
+    with and without a domain share one key. Text that names no host is only
+    trimmed and lower-cased.
+    """
+    written = text.strip().lower().split("//", 1)[-1].split("/", 1)[0]
+    url = clean_url(f"https://{written}/")
+    return host_of(url) if url else written
 
 
 def host_of(url: str) -> str:

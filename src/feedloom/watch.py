@@ -15,14 +15,25 @@ from collections.abc import Callable
 
 from .api import BuildError, BuildOptions, BuildReport, build
 from .config import ConfigError
+from .manifest import ManifestError
 from .publish import PublishError
 from .records import discover_files
 
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    BuildError,
+    PublishError,
+    ManifestError,
+)
+"""The errors a person can fix: shown in a line by the command line, survived by a watch."""
+
 Outcome = BuildReport | Exception
-"""What one rebuild gave: its report, or the error that stopped it."""
+"""What one rebuild gave: its report, or the error that stopped it (or a scan of the files)."""
+
+Snapshot = frozenset[tuple[str, int, int]]
 
 
-def snapshot(options: BuildOptions) -> frozenset[tuple[str, int, int]]:
+def snapshot(options: BuildOptions) -> Snapshot:
     """What the build reads, as (path, size, mtime) of every record and definition."""
     found = set()
     for folder in (options.seeds, options.feeds):
@@ -33,7 +44,7 @@ def snapshot(options: BuildOptions) -> frozenset[tuple[str, int, int]]:
 
 def watch(
     options: BuildOptions,
-    since: frozenset[tuple[str, int, int]],
+    since: Snapshot,
     on_build: Callable[[Outcome], None],
     stop: threading.Event,
     interval: float = 0.5,
@@ -42,34 +53,57 @@ def watch(
     """Rebuild after every change since the snapshot ``since`` until ``stop`` is set.
 
     Take ``since`` before the build the watch follows, so a change made while
-    that build ran is not missed. Each rebuild's outcome goes to ``on_build``.
+    that build ran is not missed. Each rebuild's outcome goes to ``on_build``,
+    and so does the error of a scan that failed (once, until it fails otherwise).
     """
+    scan = _Scanner(options, on_build)
     seen = since
     while not stop.wait(interval):
-        now = snapshot(options)
-        if now == seen:
+        now = scan()
+        if now is None or now == seen:
             continue
-        seen = _settled(options, now, settle, stop)
+        seen = _settled(scan, now, settle, stop)
         if stop.is_set():
             return
         on_build(rebuild(options))
 
 
 def _settled(
-    options: BuildOptions, now: frozenset, settle: float, stop: threading.Event
-) -> frozenset:
+    scan: Callable[[], Snapshot | None], now: Snapshot, settle: float, stop: threading.Event
+) -> Snapshot:
     """Wait until nothing has changed for ``settle`` seconds; the files as they then are."""
     while not stop.wait(settle):
-        later = snapshot(options)
+        later = scan()
         if later == now:
             return now
-        now = later
+        if later is not None:
+            now = later
     return now
+
+
+class _Scanner:
+    """Snapshots for a watch: a scan that fails gives None, its error told once, not raised."""
+
+    def __init__(self, options: BuildOptions, tell: Callable[[Outcome], None]) -> None:
+        self.options = options
+        self.tell = tell
+        self.problem = ""
+
+    def __call__(self) -> Snapshot | None:
+        try:
+            found = snapshot(self.options)
+        except OSError as exc:  # a folder gone or unreadable mid-scan
+            if str(exc) != self.problem:
+                self.tell(exc)
+            self.problem = str(exc)
+            return None
+        self.problem = ""
+        return found
 
 
 def rebuild(options: BuildOptions) -> Outcome:
     """One build; the errors a person can fix while watching are returned, not raised."""
     try:
         return build(options)
-    except (ConfigError, BuildError, PublishError) as exc:
+    except EXPECTED_ERRORS as exc:
         return exc

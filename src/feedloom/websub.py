@@ -8,14 +8,16 @@ refuses is retried a few times, then reported; it never fails the build.
 
 from __future__ import annotations
 
+import http.client
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from .probe import reason
 from .version import __version__
 
 USER_AGENT = f"feedloom/{__version__} (WebSub publisher)"
@@ -29,46 +31,45 @@ class Announcement:
     error: str = ""
 
 
-Post = Callable[[str, bytes, float], int]
-"""Sends a form to a URL within a timeout; returns the HTTP status or raises OSError."""
-
-
 def announce(
-    hub: str,
-    urls: Sequence[str],
-    timeout: float = 10.0,
-    attempts: int = 3,
-    pause: float = 0.5,
-    post: Post | None = None,
+    hub: str, urls: Sequence[str], timeout: float = 10.0, attempts: int = 3, pause: float = 0.5
 ) -> list[Announcement]:
     """Announce every URL to ``hub``, a few at a time; one Announcement each, in order."""
-    send = post or _post
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return list(pool.map(lambda url: _announce(hub, url, timeout, attempts, pause, send), urls))
+        return list(pool.map(lambda url: _announce(hub, url, timeout, attempts, pause), urls))
 
 
-def _announce(
-    hub: str, url: str, timeout: float, attempts: int, pause: float, send: Post
-) -> Announcement:
+def _announce(hub: str, url: str, timeout: float, attempts: int, pause: float) -> Announcement:
     form = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode("ascii")
     problem = ""
     for attempt in range(attempts):
         if attempt:
             time.sleep(pause * 2 ** (attempt - 1))
         try:
-            status = send(hub, form, timeout)
-        except OSError as exc:
-            problem = _reason(exc)
+            status, location = _post(hub, form, timeout)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            problem = reason(exc)
             continue
         if 200 <= status < 300:
             return Announcement(url)
-        problem = f"HTTP {status}"
+        problem = f"HTTP {status}" + (f", redirected to {location}" if location else "")
         if status < 500 and status != 429:
             break  # the hub refused this request: asking again will not help
     return Announcement(url, problem)
 
 
-def _post(hub: str, form: bytes, timeout: float) -> int:
+class _Unredirected(urllib.request.HTTPRedirectHandler):
+    """Follows no redirect: one would turn the POST into a GET, which announces nothing."""
+
+    def redirect_request(self, *_request: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_Unredirected)
+
+
+def _post(hub: str, form: bytes, timeout: float) -> tuple[int, str]:
+    """The hub's HTTP status, and where it redirected to, if it did."""
     request = urllib.request.Request(
         hub,
         data=form,
@@ -76,12 +77,7 @@ def _post(hub: str, form: bytes, timeout: float) -> int:
         headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status
+        with _OPENER.open(request, timeout=timeout) as response:
+            return response.status, ""
     except urllib.error.HTTPError as exc:
-        return exc.code
-
-
-def _reason(exc: OSError) -> str:
-    reason = getattr(exc, "reason", None) or exc.strerror or exc
-    return str(reason)
+        return exc.code, (exc.headers.get("Location", "") if 300 <= exc.code < 400 else "")

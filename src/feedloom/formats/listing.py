@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 from ..manifest import FeedEntry
 
-# Families people look for first; any other kind follows, alphabetically.
-_KIND_ORDER = ("all", "topics", "providers", "categories", "custom")
+# Families people look for first, in this order; any other kind follows, alphabetically.
 KIND_NAMES = {
     "all": "All articles",
     "topics": "Topics",
@@ -22,7 +21,8 @@ def by_kind(entries: Sequence[FeedEntry]) -> list[tuple[str, list[FeedEntry]]]:
     kinds: dict[str, list[FeedEntry]] = {}
     for entry in entries:
         kinds.setdefault(entry.kind, []).append(entry)
-    order = sorted(kinds, key=lambda k: (_KIND_ORDER.index(k) if k in _KIND_ORDER else 99, k))
+    first = list(KIND_NAMES)
+    order = sorted(kinds, key=lambda k: (first.index(k) if k in first else len(first), k))
     return [
         (kind, sorted(kinds[kind], key=lambda e: (e.title.casefold(), e.slug))) for kind in order
     ]

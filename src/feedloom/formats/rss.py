@@ -28,7 +28,6 @@ def render(plan: FeedPlan, articles: Sequence[Article], site: Site) -> bytes:
     feed.load_extension("media", atom=False, rss=True)
     feed.generator(f"feedloom {__version__}")  # RSS has no version attribute
     feed.link(href=site.index_url(plan.current), rel="alternate")
-    feed.lastBuildDate(plan.newest)
     feed.ttl(site.ttl)
     _channel_image(feed, plan, site)
     for article in articles:
