@@ -514,7 +514,7 @@ def test_limit_zero_without_archive_is_a_complete_feed(write_record, seeds, feed
             lxml_view = read_lxml(out, f"{path}.{suffix}")
             assert lxml_view.complete and not lxml_view.archive and lxml_view.links == {}
             assert read_feedparser(out, f"{path}.{suffix}").complete
-        assert lxml_view.ids == expected_ids(path, list(range(1, 8)))
+            assert lxml_view.ids == expected_ids(path, list(range(1, 8))), suffix
 
 
 @pytest.mark.parametrize(

@@ -298,35 +298,25 @@ def config_problems(seeds: Path, feeds: Path, out: Path) -> list[str]:
     return [str(p) for p in caught.value.problems]
 
 
-@pytest.mark.parametrize("slug", BAD_SLUGS)
-def test_a_custom_slug_that_could_leave_the_folder_is_a_config_error_naming_the_key(
-    world, feeds_dir, slug
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [*(("slug", slug) for slug in BAD_SLUGS), *(("folder", folder) for folder in BAD_FOLDERS)],
+)
+def test_a_custom_slug_or_folder_that_could_leave_the_output_is_a_config_error_naming_the_key(
+    world, feeds_dir, key, value
 ):
-    feeds = copy_feeds(
-        feeds_dir, world["project"] / "feeds", {"x.yaml": custom_definition(slug=slug)}
-    )
-    (world["seeds"] / "a.md").write_text(record_text(article_fields(1)))
-    around = Surroundings(world["root"], world["out"])
-    problems = config_problems(world["seeds"], feeds, world["out"])
-    assert any(p.startswith(f"{feeds / 'x.yaml'}:") and ": slug:" in p for p in problems), problems
-    assert all("\n" not in p for p in problems)
-    assert not world["out"].exists(), "a config error must write nothing"
-    around.assert_untouched()
-
-
-@pytest.mark.parametrize("folder", BAD_FOLDERS)
-def test_a_custom_folder_that_could_leave_the_output_is_a_config_error_naming_the_key(
-    world, feeds_dir, folder
-):
-    definition = custom_definition(slug="mine", folder=folder)
+    if key == "slug":
+        definition = custom_definition(slug=value)
+    else:
+        definition = custom_definition(slug="mine", folder=value)
     feeds = copy_feeds(feeds_dir, world["project"] / "feeds", {"x.yaml": definition})
     (world["seeds"] / "a.md").write_text(record_text(article_fields(1)))
     around = Surroundings(world["root"], world["out"])
     problems = config_problems(world["seeds"], feeds, world["out"])
-    assert any(p.startswith(f"{feeds / 'x.yaml'}:") and ": folder:" in p for p in problems), (
-        problems
-    )
-    assert not world["out"].exists()
+    named = [p for p in problems if p.startswith(f"{feeds / 'x.yaml'}:") and f": {key}:" in p]
+    assert named, problems
+    assert all("\n" not in p for p in problems)
+    assert not world["out"].exists(), "a config error must write nothing"
     around.assert_untouched()
 
 
@@ -451,33 +441,29 @@ def test_the_api_raises_publish_error_for_a_symlinked_sub_folder(world, feeds_di
     assert (world["outside"] / "topics" / "ai.rss").read_text() == "someone else's feed"
 
 
+@pytest.mark.parametrize("dangling", [False, True], ids=["to-a-file", "dangling"])
 @pytest.mark.parametrize(
     "name", ["all.rss", "all.atom", "feeds.json", "index.html", "topics/ai.rss"]
 )
-def test_a_feed_file_that_is_a_symlink_is_replaced_never_written_through(world, feeds_dir, name):
+def test_a_feed_file_that_is_a_symlink_is_replaced_never_written_through(
+    world, feeds_dir, name, dangling
+):
+    """A link to a file outside is never written through; a dangling one creates nothing."""
     feeds = copy_feeds(feeds_dir, world["project"] / "feeds")
     (world["seeds"] / "a.md").write_text(record_text(article_fields(1)))
     target = world["out"] / name
     target.parent.mkdir(parents=True)
-    target.symlink_to(world["outside"] / "victim.txt")
+    victim = world["outside"] / ("created-through-a-link.rss" if dangling else "victim.txt")
+    assert victim.exists() is not dangling
+    target.symlink_to(victim)
     around = Surroundings(world["root"], world["out"])
     run(world["seeds"], feeds, world["out"])
     around.assert_untouched()
-    assert (world["outside"] / "victim.txt").read_text() == "precious"
-    assert not target.is_symlink() and target.stat().st_size > 100
-
-
-def test_a_dangling_symlink_in_place_of_a_feed_creates_nothing_outside(world, feeds_dir):
-    feeds = copy_feeds(feeds_dir, world["project"] / "feeds")
-    (world["seeds"] / "a.md").write_text(record_text(article_fields(1)))
-    world["out"].mkdir(parents=True)
-    ghost = world["outside"] / "created-through-a-link.rss"
-    (world["out"] / "all.rss").symlink_to(ghost)
-    around = Surroundings(world["root"], world["out"])
-    run(world["seeds"], feeds, world["out"])
-    assert not ghost.exists()
-    around.assert_untouched()
-    assert (world["out"] / "all.rss").is_file() and not (world["out"] / "all.rss").is_symlink()
+    if dangling:
+        assert not victim.exists()
+    else:
+        assert victim.read_text() == "precious"
+    assert not target.is_symlink() and target.is_file() and target.stat().st_size > 100
 
 
 def tamper(out: Path, files: dict[str, str]) -> None:

@@ -315,11 +315,6 @@ def test_no_articles_plan_no_feeds(config):
     assert select([], config).plans == ()
 
 
-def test_every_plan_has_items(config):
-    articles = [make(1), make(2, draft=True, topics=("Hidden",))]
-    assert all(plan.items for plan in select(articles, config).plans)
-
-
 def test_topic_title_uses_the_template(config):
     plan = plans_of(select([make(1, topics=("Robots",))], config), "topics")["Robots"]
     assert plan.title == "A.I. Every Day: Robots"
@@ -359,7 +354,10 @@ def test_faithful_key_gets_the_plain_slug(config):
 
 
 def test_assign_slugs_is_deterministic():
-    assert assign_slugs(["C++", "C", "C#"]) == assign_slugs(["C#", "C", "C++"])
+    # 'ai' and 'AI' both spell 'ai' faithfully, so which one keeps the plain
+    # slug must not depend on the order the keys arrive in.
+    keys = ["ai", "AI", "C++"]
+    assert assign_slugs(keys) == assign_slugs(list(reversed(keys)))
 
 
 def test_rival_slug_does_not_depend_on_which_keys_exist():
