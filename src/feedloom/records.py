@@ -8,7 +8,6 @@ exact line of a bad field. Nothing here knows what the fields mean.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import os
 import re
 import warnings
@@ -90,11 +89,13 @@ def _walk(seeds: Path) -> list[tuple[str, os.DirEntry]]:
     while pending:
         prefix, folder = pending.pop()
         for entry in _listing(folder, must_list=not prefix):
-            with contextlib.suppress(OSError):
+            try:  # not contextlib.suppress: that makes an object per entry
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((f"{prefix}{entry.name}/", entry.path))
                 elif entry.is_file():
                     found.append((prefix + entry.name, entry))
+            except OSError:
+                continue
     found.sort(key=lambda pair: pair[0])
     return found
 

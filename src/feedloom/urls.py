@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from ipaddress import IPv6Address
@@ -94,6 +95,7 @@ def canonical_url(url: str) -> str:
     return f"{address}?{'&'.join(kept)}" if kept else address
 
 
+@functools.lru_cache(maxsize=4096)  # records repeat a few hundred providers' domains
 def bare_domain(text: str) -> str:
     """A domain as people write it ("https://www.News.example.com:8443/"), as feeds key it.
 
