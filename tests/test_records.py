@@ -12,9 +12,19 @@ import pytest
 
 from conftest import cli, record_text
 from feedloom.diagnostics import Diagnostic, Severity, error, warning
-from feedloom.records import Record, discover, parse_record, read_all, read_record
+from feedloom.records import Record, discover_files, parse_record, read_record
 
 # --- helpers -----------------------------------------------------------------
+
+
+def discovered(seeds: Path) -> list[str]:
+    """The record files discovery finds below ``seeds``, relative to it, in its order."""
+    return [file.display for file in discover_files(seeds, "")]
+
+
+def read_all(seeds: Path, display_root: str) -> list[Record | Diagnostic]:
+    """Every record file below ``seeds`` read, as a build reads them, in discovery's order."""
+    return [read_record(Path(f.path), f.display) for f in discover_files(seeds, display_root)]
 
 
 def write_bytes(folder: Path, name: str, data: bytes) -> Path:
@@ -290,7 +300,7 @@ def test_parse_record_counts_lines_after_a_bom(seeds: Path) -> None:
 def test_discover_finds_any_extension_recursively(seeds: Path) -> None:
     for name in ("a.md", "b.txt", "noext", "sub/c.md", "sub/deeper/d.yaml"):
         write_bytes(seeds, name, b"---\ntitle: x\n---\n")
-    found = {p.relative_to(seeds).as_posix() for p in discover(seeds)}
+    found = set(discovered(seeds))
     assert found == {"a.md", "b.txt", "noext", "sub/c.md", "sub/deeper/d.yaml"}
 
 
@@ -304,14 +314,14 @@ def test_discover_skips_hidden_files_and_hidden_folders(seeds: Path) -> None:
         "sub/.cache/inner.md",
     ):
         write_bytes(seeds, name, b"---\ntitle: x\n---\n")
-    found = [p.relative_to(seeds).as_posix() for p in discover(seeds)]
+    found = discovered(seeds)
     assert found == ["kept.md", "sub/kept2.md"]
 
 
 def test_discover_still_reads_a_seeds_folder_below_a_hidden_folder(tmp_path: Path) -> None:
     root = tmp_path / ".config" / "seeds"
     write_bytes(root, "a.md", b"---\ntitle: x\n---\n")
-    assert [p.name for p in discover(root)] == ["a.md"]
+    assert discovered(root) == ["a.md"]
 
 
 def test_discover_skips_links_that_loop_or_lead_nowhere(seeds: Path) -> None:
@@ -320,7 +330,7 @@ def test_discover_skips_links_that_loop_or_lead_nowhere(seeds: Path) -> None:
     (seeds / "broken").symlink_to("nowhere")
     (seeds / "sub").mkdir()
     (seeds / "sub" / "loop").symlink_to("loop")
-    assert [p.name for p in discover(seeds)] == ["a.md"]
+    assert discovered(seeds) == ["a.md"]
 
 
 def test_discover_skips_a_folder_that_cannot_be_listed(
@@ -336,7 +346,7 @@ def test_discover_skips_a_folder_that_cannot_be_listed(
         return real_scandir(folder)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    assert [p.name for p in discover(seeds)] == ["a.md"]
+    assert discovered(seeds) == ["a.md"]
 
 
 def test_a_file_that_cannot_be_read_is_still_reported(
@@ -368,19 +378,19 @@ def test_discover_order_is_sorted_by_relative_path(seeds: Path) -> None:
     # written in an order unlike the sorted one
     for name in ("b/z.md", "c.md", "a.md", "b.md", "a/y.md", "B.md"):
         write_bytes(seeds, name, b"---\ntitle: x\n---\n")
-    found = [p.relative_to(seeds).as_posix() for p in discover(seeds)]
+    found = discovered(seeds)
     assert found == ["B.md", "a.md", "a/y.md", "b.md", "b/z.md", "c.md"]
 
 
 def test_discover_order_is_stable_across_calls(seeds: Path) -> None:
     for name in ("m/2.md", "m/10.md", "k.md", "z/a.md"):
         write_bytes(seeds, name, b"---\ntitle: x\n---\n")
-    first = discover(seeds)
-    assert first == discover(seeds)
-    assert first == sorted(first, key=lambda p: p.relative_to(seeds).as_posix())
+    first = discovered(seeds)
+    assert first == discovered(seeds)
+    assert first == sorted(first)
 
 
-def test_read_all_yields_records_and_diagnostics_in_file_order(seeds: Path) -> None:
+def test_records_and_diagnostics_come_in_file_order_with_display_paths(seeds: Path) -> None:
     write_bytes(seeds, "b.md", b"no front matter\n")
     write_bytes(seeds, "a.md", b"---\ntitle: A\n---\n")
     write_bytes(seeds, "c/d.txt", b"---\ntitle: D\n---\n")

@@ -11,7 +11,7 @@ import codecs
 import os
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -69,11 +69,6 @@ class Record:
     def line_of(self, key: str) -> int:
         """The line of ``key``, or of the opening fence when the key is absent."""
         return self.lines.get(key, 1)
-
-
-def discover(seeds: Path) -> list[Path]:
-    """Every record file below ``seeds``, hidden files and folders skipped, sorted."""
-    return [seeds / relative for relative, _ in _walk(seeds)]
 
 
 def _walk(seeds: Path) -> list[tuple[str, os.DirEntry]]:
@@ -318,16 +313,3 @@ def _construct(node: yaml.Node, loader: Any) -> Any:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:200]
-
-
-def read_all(
-    seeds: Path, display_root: str, max_bytes: int = DEFAULT_MAX_BYTES
-) -> Iterator[Record | Diagnostic]:
-    """Read every record below ``seeds`` in a stable order."""
-    for path in discover(seeds):
-        yield read_record(path, display_path(seeds, path, display_root), max_bytes)
-
-
-def display_path(seeds: Path, path: Path, display_root: str) -> str:
-    """The path as the user would type it: the seeds argument joined with the file."""
-    return str(Path(display_root) / path.relative_to(seeds))
